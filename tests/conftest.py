@@ -1,0 +1,32 @@
+"""Shared fixtures: an isolated environment and data dir per test, sample workbooks made in code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from translation_pipeline.sample import write_sample_workbook
+from translation_pipeline.settings import ENV_VARS
+
+pytest_plugins = ["tests.mysql_server"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No TRANSLATION_* setting or YAML file from the developer's shell leaks into a test."""
+    for var in [*ENV_VARS, "TRANSLATION_CONFIG"]:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "data"
+    monkeypatch.setenv("TRANSLATION_DATA_DIR", str(root))
+    return root
+
+
+@pytest.fixture
+def sample_workbook(tmp_path: Path) -> Path:
+    return write_sample_workbook(tmp_path / "drop" / "sample_strings.xlsx")

@@ -1,0 +1,182 @@
+"""The batch contract and the engine: validation by id, retries, halving, checkpoints, stop on bad key."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from translation_pipeline.localization.contract import (
+    BatchItem,
+    GlossaryTerm,
+    ProviderReply,
+    RequestBatch,
+    Usage,
+    parse_reply,
+    user_message,
+)
+from translation_pipeline.localization.engine import Engine, ProviderStopped
+from translation_pipeline.localization.providers.base import ProviderError, TranslationProvider
+
+
+def batch(*texts: str, batch_id: str = "b1") -> RequestBatch:
+    return RequestBatch(batch_id, "zh-CN", "en", tuple(BatchItem(f"t{i}", t) for i, t in enumerate(texts, 1)))
+
+
+def reply(pairs: list[tuple[str, object]], finish: str = "stop") -> ProviderReply:
+    content = json.dumps({"translations": [{"id": i, "text": t} for i, t in pairs]}, ensure_ascii=False)
+    return ProviderReply(content, finish, Usage(10, 5))
+
+
+def test_user_message_is_one_json_object_with_optional_fields_only_where_known() -> None:
+    b = RequestBatch("b", "zh-CN", "ja", (BatchItem("t1", "你好", "speaker: 村长", 12), BatchItem("t2", "再见")))
+    payload = json.loads(user_message(b, [GlossaryTerm("勇者", "勇者")]))
+    assert payload == {
+        "source_language": "zh-CN",
+        "target_language": "ja",
+        "items": [
+            {"id": "t1", "text": "你好", "context": "speaker: 村长", "max_length": 12},
+            {"id": "t2", "text": "再见"},
+        ],
+        "glossary": [{"source": "勇者", "target": "勇者"}],
+    }
+
+
+def test_reply_is_matched_by_id_never_by_position() -> None:
+    b = batch("一", "二{0}", "三", "四", "五")
+    check = parse_reply(
+        b,
+        reply([("t2", "two {0}"), ("t1", "one"), ("t9", "unknown"), ("t3", "x"), ("t3", "y"), ("t4", " "),
+               ("t5", "five {1}")]),
+    )  # fmt: skip
+    assert check.translations == {"t2": "two {0}", "t1": "one"}
+    assert check.failures == {
+        "t3": "answered more than once",
+        "t4": "empty translation",
+        "t5": "placeholders invented {1}",
+    }
+    assert check.ignored_ids == ["t9"]
+
+
+def test_code_fence_is_tolerated_and_bad_replies_fail_the_batch() -> None:
+    b = batch("一")
+    fenced = ProviderReply('```json\n{"translations": [{"id": "t1", "text": "one"}]}\n```')
+    assert parse_reply(b, fenced).translations == {"t1": "one"}
+    assert "not the expected JSON" in parse_reply(b, ProviderReply("Sure! Here you go")).failures["t1"]
+    assert "cut off" in parse_reply(b, ProviderReply('{"translations": [', "length")).failures["t1"]
+    assert parse_reply(b, ProviderReply('{"translations": {}}')).failures["t1"].startswith("reply is not")
+
+
+class Scripted(TranslationProvider):
+    """Answers each request with `script(batch, call_number)`; records what was sent."""
+
+    name = "scripted"
+    model = "m"
+
+    def __init__(self, script: Callable[[RequestBatch, int], ProviderReply]) -> None:
+        self.script = script
+        self.sent: list[list[str]] = []
+
+    async def translate(self, b: RequestBatch) -> ProviderReply:
+        self.sent.append([item.id for item in b.items])
+        return self.script(b, len(self.sent))
+
+
+def good(b: RequestBatch, _: int) -> ProviderReply:
+    return reply([(item.id, f"EN {item.text}") for item in b.items])
+
+
+def engine(provider: TranslationProvider, **kwargs: object) -> Engine:
+    return Engine(provider, backoff_base=0.001, **kwargs)
+
+
+def test_all_answered_in_one_request_per_batch_and_checkpointed() -> None:
+    saved: list[tuple[str, dict[str, str]]] = []
+    provider = Scripted(good)
+    second = RequestBatch("b2", "zh-CN", "en", (BatchItem("t3", "三"),))
+    result = engine(provider, on_answer=lambda b, answers, r, latency: saved.append((b.batch_id, answers))).run(
+        [batch("一", "二"), second]
+    )
+    assert sorted(provider.sent) == [["t1", "t2"], ["t3"]]
+    assert result.translations == {"t1": "EN 一", "t2": "EN 二", "t3": "EN 三"}
+    assert sorted(saved) == [("b1", {"t1": "EN 一", "t2": "EN 二"}), ("b2", {"t3": "EN 三"})]
+    assert result.stats.usage.prompt_tokens == 20 and result.stats.requests == 2 and not result.failures
+
+
+def test_bad_items_are_resent_in_halves_until_one_then_recorded_failed() -> None:
+    def lose_t3(b: RequestBatch, _: int) -> ProviderReply:
+        return reply([(i.id, "") if i.id == "t3" else (i.id, f"EN {i.text}") for i in b.items])
+
+    provider = Scripted(lose_t3)
+    result = engine(provider, max_attempts=3).run([batch("一", "二", "三", "四")])
+    assert provider.sent == [["t1", "t2", "t3", "t4"], ["t3"], ["t3"]]
+    assert set(result.translations) == {"t1", "t2", "t4"}
+    assert result.failures == {"t3": "empty translation (after 3 tries)"}
+    assert result.attempts["t3"] == 3
+
+
+def test_halving_splits_several_failed_items() -> None:
+    def first_call_bad(b: RequestBatch, call: int) -> ProviderReply:
+        return ProviderReply("not json") if call == 1 else good(b, call)
+
+    provider = Scripted(first_call_bad)
+    result = engine(provider).run([batch("一", "二", "三", "四", "五")])
+    assert provider.sent[0] == ["t1", "t2", "t3", "t4", "t5"]
+    assert sorted(provider.sent[1:]) == [["t1", "t2", "t3"], ["t4", "t5"]]
+    assert len(result.translations) == 5 and not result.failures
+
+
+def test_retryable_errors_back_off_then_succeed() -> None:
+    def flaky(b: RequestBatch, call: int) -> ProviderReply:
+        if call <= 2:
+            raise ProviderError("429 Too Many Requests", retryable=True, retry_after=0.01)
+        return good(b, call)
+
+    provider = Scripted(flaky)
+    result = engine(provider).run([batch("一")])
+    assert len(provider.sent) == 3 and result.stats.transport_retries == 2
+    assert result.translations == {"t1": "EN 一"}
+
+
+def test_retryable_errors_give_up_after_max_attempts() -> None:
+    def down(b: RequestBatch, call: int) -> ProviderReply:
+        raise ProviderError("503", retryable=True)
+
+    provider = Scripted(down)
+    result = engine(provider, max_attempts=2).run([batch("一", "二")])
+    assert len(provider.sent) == 2
+    assert result.failures == {
+        "t1": "request failed after 2 tries: 503",
+        "t2": "request failed after 2 tries: 503",
+    }
+
+
+def test_non_retryable_error_stops_everything_at_once() -> None:
+    def bad_key(b: RequestBatch, call: int) -> ProviderReply:
+        raise ProviderError("401 invalid api key", retryable=False)
+
+    provider = Scripted(bad_key)
+    with pytest.raises(ProviderStopped, match="invalid api key"):
+        engine(provider, concurrency=1).run([batch("一", batch_id=f"b{i}") for i in range(20)])
+    assert len(provider.sent) == 1
+
+
+def test_concurrency_is_bounded() -> None:
+    import asyncio
+
+    in_flight, peak = 0, 0
+
+    class Slow(TranslationProvider):
+        name, model = "slow", "m"
+
+        async def translate(self, b: RequestBatch) -> ProviderReply:
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await asyncio.sleep(0.01)
+            in_flight -= 1
+            return good(b, 0)
+
+    result = engine(Slow(), concurrency=3).run([batch("一", batch_id=f"b{i}") for i in range(12)])
+    assert peak == 3 and not result.failures

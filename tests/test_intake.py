@@ -1,0 +1,151 @@
+"""Unit tests of the drop-folder logic (no Dagster)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from translation_pipeline.localization.intake import (
+    Handled,
+    IntakeCursor,
+    Observation,
+    ReadyFile,
+    scan,
+)
+
+
+def drop(inbox: Path, name: str, data: bytes = b"PK\x03\x04 workbook") -> Path:
+    path = inbox / name
+    path.write_bytes(data)
+    return path
+
+
+def ready_names(inbox: Path, cursor: IntakeCursor) -> tuple[list[str], IntakeCursor]:
+    result = scan(inbox, cursor)
+    return [ready.name for ready in result.ready], result.cursor
+
+
+def test_first_sighting_waits_then_stable_file_is_ready(tmp_path: Path) -> None:
+    drop(tmp_path, "Dialog.xlsx")
+    names, cursor = ready_names(tmp_path, IntakeCursor())
+    assert names == []
+    assert set(cursor.pending) == {"Dialog.xlsx"}
+    names, _ = ready_names(tmp_path, cursor)
+    assert names == ["Dialog.xlsx"]
+
+
+def test_growing_file_waits_until_it_holds_still(tmp_path: Path) -> None:
+    path = drop(tmp_path, "Items.xlsm")
+    _, cursor = ready_names(tmp_path, IntakeCursor())
+    with path.open("ab") as handle:
+        handle.write(b"more rows")
+    names, cursor = ready_names(tmp_path, cursor)
+    assert names == []
+    assert cursor.pending["Items.xlsm"].size == path.stat().st_size
+    names, _ = ready_names(tmp_path, cursor)
+    assert names == ["Items.xlsm"]
+
+
+def test_touched_file_waits_again(tmp_path: Path) -> None:
+    path = drop(tmp_path, "Quests.xlsx")
+    _, cursor = ready_names(tmp_path, IntakeCursor())
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    names, _ = ready_names(tmp_path, cursor)
+    assert names == []
+
+
+def test_lock_hidden_directories_and_other_suffixes_are_ignored(tmp_path: Path) -> None:
+    for name in ("~$Dialog.xlsx", ".Dialog.xlsx", "notes.txt", "Old.xls", "Dialog.csv"):
+        drop(tmp_path, name)
+    (tmp_path / "folder.xlsx").mkdir()
+    drop(tmp_path, "UPPER.XLSX")
+    drop(tmp_path, "Macro.XlSm")
+    first = scan(tmp_path, IntakeCursor())
+    assert {skipped.name: skipped.reason for skipped in first.ignored} == {
+        "~$Dialog.xlsx": "Excel lock file",
+        ".Dialog.xlsx": "hidden file",
+        "notes.txt": "not an .xlsx or .xlsm file",
+        "Old.xls": "not an .xlsx or .xlsm file",
+        "Dialog.csv": "not an .xlsx or .xlsm file",
+        "folder.xlsx": "not a regular file",
+    }
+    assert set(first.cursor.pending) == {"UPPER.XLSX", "Macro.XlSm"}
+    names, _ = ready_names(tmp_path, first.cursor)
+    assert names == ["Macro.XlSm", "UPPER.XLSX"]
+
+
+def test_vanished_pending_file_is_forgotten(tmp_path: Path) -> None:
+    path = drop(tmp_path, "Gone.xlsx")
+    _, cursor = ready_names(tmp_path, IntakeCursor())
+    path.unlink()
+    result = scan(tmp_path, cursor)
+    assert result.ready == []
+    assert result.vanished == ["Gone.xlsx"]
+    assert result.cursor == IntakeCursor()
+
+
+def test_handled_file_is_not_ready_again_and_forgotten_when_removed(tmp_path: Path) -> None:
+    path = drop(tmp_path, "Dialog.xlsx")
+    _, cursor = ready_names(tmp_path, IntakeCursor())
+    result = scan(tmp_path, cursor)
+    cursor = result.cursor.with_handled(result.ready[0], "Dialog-0123abcd")
+    assert cursor.pending == {}
+    for _ in range(3):
+        result = scan(tmp_path, cursor)
+        assert result.ready == []
+        assert result.cursor == cursor
+    path.unlink()
+    result = scan(tmp_path, cursor)
+    assert result.vanished == ["Dialog.xlsx"]
+    assert result.cursor == IntakeCursor()
+
+
+def test_handled_file_with_new_bytes_goes_through_pending_again(tmp_path: Path) -> None:
+    path = drop(tmp_path, "Dialog.xlsx")
+    _, cursor = ready_names(tmp_path, IntakeCursor())
+    result = scan(tmp_path, cursor)
+    cursor = result.cursor.with_handled(result.ready[0], "Dialog-0123abcd")
+    path.write_bytes(b"PK\x03\x04 a longer, new version")
+    names, cursor = ready_names(tmp_path, cursor)
+    assert names == []
+    assert cursor.handled == {}
+    names, _ = ready_names(tmp_path, cursor)
+    assert names == ["Dialog.xlsx"]
+
+
+def test_missing_inbox_is_empty(tmp_path: Path) -> None:
+    result = scan(tmp_path / "absent", IntakeCursor())
+    assert result.ready == [] and result.cursor == IntakeCursor()
+
+
+def test_cursor_json_round_trip() -> None:
+    cursor = IntakeCursor(
+        pending={"台词 🎮.xlsx": Observation(10, 1_700_000_000_123_456_789)},
+        handled={"Dialog.xlsx": Handled(20, 1_700_000_000_000_000_001, "Dialog-0123abcd")},
+    )
+    restored = IntakeCursor.from_json(cursor.to_json())
+    assert restored == cursor
+    assert isinstance(restored.pending["台词 🎮.xlsx"], Observation)
+    assert restored.handled["Dialog.xlsx"].key == "Dialog-0123abcd"
+
+
+def test_cursor_from_nothing_is_empty() -> None:
+    assert IntakeCursor.from_json(None) == IntakeCursor()
+    assert IntakeCursor.from_json("") == IntakeCursor()
+
+
+@pytest.mark.parametrize("text", ["not json", "[]", '{"version": 99}', '{"version": 1, "pending": []}'])
+def test_cursor_from_garbage_raises_value_error(text: str) -> None:
+    with pytest.raises(ValueError):
+        IntakeCursor.from_json(text)
+
+
+def test_with_handled_moves_the_file_from_pending(tmp_path: Path) -> None:
+    ready = ReadyFile(tmp_path / "A.xlsx", Observation(1, 2))
+    cursor = IntakeCursor(pending={"A.xlsx": Observation(1, 2), "B.xlsx": Observation(3, 4)})
+    assert cursor.with_handled(ready, "A-00000000") == IntakeCursor(
+        pending={"B.xlsx": Observation(3, 4)}, handled={"A.xlsx": Handled(1, 2, "A-00000000")}
+    )

@@ -1,0 +1,116 @@
+"""The whole chain in-process with `materialize` on a temporary instance, and the Definitions graph."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from openpyxl import load_workbook
+
+from tests.workbook_factory import assert_workbooks_equal_except
+from translation_pipeline.definitions import ASSETS, build_definitions, build_resources
+from translation_pipeline.localization.archive import archive_file
+from translation_pipeline.localization.providers.pseudo import pseudo_localize
+from translation_pipeline.settings import load_settings
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+def register(instance: dg.DagsterInstance, workbook: Path, data_dir: Path) -> str:
+    key = archive_file(workbook, data_dir / "archive").key
+    instance.add_dynamic_partitions("workbooks", [key])
+    return key
+
+
+def run(instance: dg.DagsterInstance, key: str, **kwargs: object) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        ASSETS, instance=instance, partition_key=key, resources=build_resources(load_settings()), **kwargs
+    )
+
+
+def test_definitions_load_with_the_expected_graph(data_dir: Path) -> None:
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == {"source_workbook", "translation_tasks", "translations", "translated_workbook"}
+    assert graph.get(dg.AssetKey("translated_workbook")).parent_keys == {
+        dg.AssetKey("translation_tasks"),
+        dg.AssetKey("translations"),
+    }
+    assert defs.resolve_job_def("translate_workbook_job").partitions_def.name == "workbooks"
+    assert defs.resolve_sensor_def("workbook_drop_sensor").job_name == "translate_workbook_job"
+
+
+def test_env_vars_reach_the_resources(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRANSLATION_CONCURRENCY", "3")
+    monkeypatch.setenv("TRANSLATION_TARGET_LANGUAGES", "en,ja")
+    translation = build_resources(load_settings())["translation"].process_config_and_initialize()
+    assert translation.concurrency == 3
+    assert translation.target_language_list == ["en", "ja"]
+    assert translation.batch_max_items == 40
+
+
+def test_sample_workbook_end_to_end(instance: dg.DagsterInstance, data_dir: Path, sample_workbook: Path) -> None:
+    key = register(instance, sample_workbook, data_dir)
+    result = run(instance, key)
+    assert result.success
+
+    ingest = result.asset_materializations_for_node("source_workbook")[0].metadata
+    assert ingest["sheets_found"].value == 3 and ingest["sheets_used"].value == 2
+    assert ingest["cells_to_translate"].value == 36
+    split = result.asset_materializations_for_node("translation_tasks")[0].metadata
+    assert split["tasks_after_dedupe"].value == 31  # 36 cells: the repeated greeting and 确定 (ja, ko) dedupe
+    assert split["batches"].value == 3  # one per target language
+    translated = result.asset_materializations_for_node("translations")[0].metadata
+    assert translated["requests"].value == 3 and translated["failed"].value == 0
+
+    output = Path(result.output_for_node("translated_workbook")["output_path"])
+    assert output.parent == data_dir / "outbox" / key
+    expected = {}
+    for sheet, cell, source, max_len in [
+        ("Dialog", "D2", "勇者，欢迎来到晨曦村！", None),
+        ("Dialog", "E3", "你的名字是{name}吗？", None),
+        ("Dialog", "F6", "确定", 8),
+        ("Dialog", "D7", "背包已满。\\n请先整理物品。", None),
+        ("UI", "C2", "确定", 8),
+        ("UI", "E6", "金币：%s", 16),
+    ]:
+        expected[(sheet, cell)] = pseudo_localize(source, max_len)
+    out = load_workbook(output)
+    for (sheet, cell), text in expected.items():
+        assert out[sheet][cell].value == text
+    # every other cell, style and sheet property is as in the original
+    changed = {(s, c): out[s][c].value for s in ("Dialog", "UI") for c in _filled_cells(sample_workbook, out, s)}
+    assert len(changed) == 36
+    assert_workbooks_equal_except(sample_workbook, output, changed)
+
+
+def _filled_cells(original: Path, out, sheet: str) -> list[str]:
+    before = load_workbook(original)[sheet]
+    return [c.coordinate for row in out[sheet].iter_rows() for c in row if before[c.coordinate].value != c.value]
+
+
+def test_rerun_reuses_every_stored_answer(instance: dg.DagsterInstance, data_dir: Path, sample_workbook: Path) -> None:
+    key = register(instance, sample_workbook, data_dir)
+    assert run(instance, key).success
+    again = run(instance, key)
+    meta = again.asset_materializations_for_node("translations")[0].metadata
+    assert meta["requests"].value == 0 and meta["reused_from_store"].value == 31
+
+
+def test_unreadable_workbook_fails_ingest_with_one_clear_message(
+    instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "broken 坏.xlsx"
+    bad.write_bytes(b"PK\x03\x04 definitely not a workbook")
+    key = register(instance, bad, data_dir)
+    result = run(instance, key, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
+    assert failure.user_failure_data.description.startswith("broken 坏.xlsx: not a readable .xlsx workbook")

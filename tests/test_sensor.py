@@ -1,0 +1,243 @@
+"""workbook_drop_sensor evaluated tick by tick against a test instance."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from translation_pipeline.localization import archive
+from translation_pipeline.localization.keys import workbook_key
+from translation_pipeline.partitions import workbooks
+from translation_pipeline.resources.files import DataDirResource
+from translation_pipeline.sensors import drop_folder
+from translation_pipeline.sensors.drop_folder import workbook_drop_sensor
+
+
+@dg.asset(partitions_def=workbooks)
+def workbook_stub() -> None:
+    """Stands in for the real assets: the sensor only needs a job over the `workbooks` partitions."""
+
+
+class Harness:
+    """One data dir and one instance; `tick` evaluates the sensor like the daemon would."""
+
+    def __init__(self, data_dir: DataDirResource, instance: dg.DagsterInstance) -> None:
+        self.data_dir = data_dir
+        self.instance = instance
+        self.cursor: str | None = None
+        self.defs = dg.Definitions(
+            assets=[workbook_stub],
+            jobs=[dg.define_asset_job("translate_workbook_job", selection=[workbook_stub])],
+            sensors=[workbook_drop_sensor],
+            resources={"data_dir": data_dir},
+        )
+
+    def drop(self, name: str, data: bytes = b"PK\x03\x04 dialog table") -> Path:
+        path = self.data_dir.inbox / name
+        path.write_bytes(data)
+        return path
+
+    def tick(self) -> dg.SensorResult:
+        """Evaluate once with the stored cursor, then apply the partition requests like the daemon."""
+        context = dg.build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursor,
+            definitions=self.defs,
+            resources={"data_dir": self.data_dir},
+        )
+        result = workbook_drop_sensor(context)
+        assert isinstance(result, dg.SensorResult)
+        self.cursor = result.cursor
+        for request in result.dynamic_partitions_requests or []:
+            self.instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+        return result
+
+    def two_ticks(self) -> dg.SensorResult:
+        assert self.tick().run_requests == []
+        return self.tick()
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    data_dir = DataDirResource(data_dir=str(tmp_path / "data"))
+    data_dir.ensure()
+    with dg.instance_for_test() as instance:
+        yield Harness(data_dir, instance)
+
+
+def requested_keys(result: dg.SensorResult) -> list[str]:
+    return [request.partition_key for request in result.run_requests or []]
+
+
+def added_keys(result: dg.SensorResult) -> list[str]:
+    return [key for request in result.dynamic_partitions_requests or [] for key in request.partition_keys]
+
+
+def test_stable_file_is_archived_and_requested_on_the_second_tick(
+    harness: Harness, capfd: pytest.CaptureFixture[str]
+) -> None:
+    path = harness.drop("Dialog v2.xlsx")
+    key = workbook_key(path)
+
+    first = harness.tick()
+    assert first.run_requests == [] and added_keys(first) == []
+    assert not list(harness.data_dir.archive.iterdir())
+
+    second = harness.tick()
+    assert [(r.run_key, r.partition_key) for r in second.run_requests] == [(key, key)]
+    assert added_keys(second) == [key]
+    assert (harness.data_dir.archive / f"{key}.xlsx").read_bytes() == path.read_bytes()
+    assert (harness.data_dir.archive / f"{key}.json").is_file()
+    assert path.exists(), "the dropped file stays in the inbox"
+    assert harness.instance.has_dynamic_partition(workbooks.name, key)
+    assert f"Dialog v2.xlsx -> {key}" in capfd.readouterr().err
+
+
+def test_registered_workbook_is_not_requested_again_even_after_a_restart(harness: Harness) -> None:
+    harness.drop("Dialog.xlsx")
+    assert len(harness.two_ticks().run_requests) == 1
+
+    assert harness.tick().run_requests == []
+    restarted = Harness(harness.data_dir, harness.instance)  # new process: only the stored cursor survives
+    restarted.cursor = harness.cursor
+    assert restarted.tick().run_requests == []
+    assert restarted.cursor == harness.cursor
+
+    harness.cursor = None  # even a lost cursor: the key is already a partition
+    assert harness.two_ticks().run_requests == []
+
+
+def test_unchanged_file_is_hashed_once(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    hashed: list[str] = []
+    real_sha256 = archive.file_sha256
+
+    def counting_sha256(path: Path) -> str:
+        hashed.append(path.name)
+        return real_sha256(path)
+
+    monkeypatch.setattr(archive, "file_sha256", counting_sha256)
+    harness.drop("Dialog.xlsx")
+    for _ in range(5):
+        harness.tick()
+    assert len(hashed) == 1  # the archived copy is hashed once, on the tick that registers it
+
+
+def test_same_bytes_under_a_name_with_the_same_slug_requests_nothing(
+    harness: Harness, capfd: pytest.CaptureFixture[str]
+) -> None:
+    harness.drop("Dialog.xlsx")
+    key = requested_keys(harness.two_ticks())[0]
+
+    harness.drop("Dialog!.xlsx")
+    result = harness.two_ticks()
+    assert result.run_requests == [] and added_keys(result) == []
+    assert f"Dialog!.xlsx: same bytes as workbook {key}" in capfd.readouterr().err
+
+
+def test_same_bytes_under_a_different_slug_is_another_workbook(harness: Harness) -> None:
+    """The key is slug + hash (keys.py): a renamed copy is its own partition, with its own output name."""
+    harness.drop("Dialog.xlsx")
+    first_key = requested_keys(harness.two_ticks())[0]
+    harness.drop("Dialog (copy).xlsx")
+    keys = requested_keys(harness.two_ticks())
+    assert len(keys) == 1
+    assert keys[0] != first_key and keys[0].startswith("Dialog_copy-")
+    assert keys[0][-8:] == first_key[-8:]
+
+
+def test_same_key_twice_in_one_tick_is_requested_once(harness: Harness) -> None:
+    for name in ("Dialog.xlsx", "Dialog!.xlsx", "Dialog.xlsm"):
+        harness.drop(name)
+    result = harness.two_ticks()
+    assert requested_keys(result) == added_keys(result) == ["Dialog-" + requested_keys(result)[0][-8:]]
+
+
+def test_new_bytes_under_the_same_name_get_a_new_key(harness: Harness) -> None:
+    harness.drop("Dialog.xlsx", b"PK version 1")
+    first_key = requested_keys(harness.two_ticks())[0]
+
+    harness.drop("Dialog.xlsx", b"PK version 2, with more rows")
+    result = harness.two_ticks()
+    assert len(requested_keys(result)) == 1
+    new_key = requested_keys(result)[0]
+    assert new_key != first_key and new_key.startswith("Dialog-")
+    assert added_keys(result) == [new_key]
+    assert harness.tick().run_requests == []
+
+
+def test_file_still_being_written_waits(harness: Harness) -> None:
+    path = harness.drop("Items.xlsx", b"PK part")
+    harness.tick()
+    with path.open("ab") as handle:
+        handle.write(b" and the rest")
+    assert harness.tick().run_requests == []
+    assert requested_keys(harness.tick()) == [workbook_key(path)]
+
+
+def test_two_files_at_once_are_two_runs(harness: Harness) -> None:
+    harness.drop("Dialog.xlsx", b"PK dialog")
+    harness.drop("Items.xlsm", b"PK items")
+    result = harness.two_ticks()
+    assert sorted(requested_keys(result)) == sorted(added_keys(result))
+    assert len(result.run_requests) == 2
+    assert {r.run_key for r in result.run_requests} == set(requested_keys(result))
+
+
+@pytest.mark.parametrize("name", ["Dialog table v2.xlsx", "台词 表.xlsx", "🎮 Quests 任务.XLSM"])
+def test_any_file_name_gets_an_ascii_key(harness: Harness, name: str) -> None:
+    harness.drop(name)
+    keys = requested_keys(harness.two_ticks())
+    assert len(keys) == 1
+    assert re.fullmatch(r"[A-Za-z0-9_-]+-[0-9a-f]{8}", keys[0])
+    archived = archive.find_archived(harness.data_dir.archive, keys[0])
+    assert archived.original_name == name
+
+
+def test_lock_hidden_and_other_files_are_never_requested(harness: Harness) -> None:
+    for name in ("~$Dialog.xlsx", ".Dialog.xlsx", "Dialog.xls", "readme.txt"):
+        harness.drop(name)
+    (harness.data_dir.inbox / "sub.xlsx").mkdir()
+    for _ in range(3):
+        assert harness.tick().run_requests == []
+    assert not list(harness.data_dir.archive.iterdir())
+
+
+def test_vanished_file_is_forgotten(harness: Harness, capfd: pytest.CaptureFixture[str]) -> None:
+    path = harness.drop("Gone.xlsx")
+    harness.tick()
+    path.unlink()
+    result = harness.tick()
+    assert result.run_requests == []
+    assert "Gone.xlsx" not in (result.cursor or "")
+    assert "Gone.xlsx: no longer in the inbox" in capfd.readouterr().err
+
+
+def test_unreadable_file_is_skipped_without_stopping_the_others(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    real_archive_file = drop_folder.archive_file
+
+    def archive_file(source: Path, archive_dir: Path) -> archive.ArchivedWorkbook:
+        if source.name == "Locked.xlsx":
+            raise PermissionError(13, "Permission denied", str(source))
+        return real_archive_file(source, archive_dir)
+
+    monkeypatch.setattr(drop_folder, "archive_file", archive_file)
+    harness.drop("Locked.xlsx", b"PK locked")
+    ok = harness.drop("Dialog.xlsx", b"PK dialog")
+    result = harness.two_ticks()
+    assert requested_keys(result) == [workbook_key(ok)]
+    assert "Locked.xlsx: cannot be read" in capfd.readouterr().err
+
+    monkeypatch.setattr(drop_folder, "archive_file", real_archive_file)
+    assert len(harness.tick().run_requests) == 1, "retried on the next tick once readable"
+
+
+def test_unreadable_cursor_starts_afresh(harness: Harness) -> None:
+    harness.cursor = "not json"
+    harness.drop("Dialog.xlsx")
+    assert len(harness.two_ticks().run_requests) == 1

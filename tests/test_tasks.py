@@ -1,0 +1,80 @@
+"""Splitting: what needs work, deduplication across sheets, batch limits."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from translation_pipeline.localization.schemas import CellSchema
+from translation_pipeline.localization.tasks import assign_batches, plan_tasks, request_batches
+from translation_pipeline.localization.workbook import CELL_COLUMNS
+
+
+def cells(rows: list[tuple]) -> pd.DataFrame:
+    """rows of (sheet, row, key, source_text, kind, target, filled, speaker, note, max_length)."""
+    records = [
+        (sheet, row, key, "zh-CN", text, kind, target, f"{'DE'[target == 'ja']}{row}", filled, sp, note, ml)
+        for sheet, row, key, text, kind, target, filled, sp, note, ml in rows
+    ]
+    frame = pd.DataFrame.from_records(records, columns=CELL_COLUMNS)
+    frame["max_length"] = frame["max_length"].astype("Int64")
+    return CellSchema.validate(frame)
+
+
+def test_only_empty_targets_with_text_sources_become_tasks() -> None:
+    plan = plan_tasks(
+        cells([
+            ("S", 2, "k1", "你好", "text", "en", False, "", "", None),
+            ("S", 3, "k2", "好的", "text", "en", True, "", "", None),  # filled: never touched
+            ("S", 4, "k3", None, "number", "en", False, "", "", None),
+            ("S", 5, "k4", None, "formula", "en", False, "", "", None),
+            ("S", 6, "k5", None, "blank", "en", False, "", "", None),
+        ])
+    )  # fmt: skip
+    assert plan.tasks["source_text"].tolist() == ["你好"]
+    assert plan.assignments[["target_cell", "key"]].values.tolist() == [["D2", "k1"]]
+
+
+def test_identical_strings_are_one_task_with_merged_context_and_smallest_max_length() -> None:
+    plan = plan_tasks(
+        cells([
+            ("Dialog", 2, "d1", "确定", "text", "en", False, "商人", "button", 12),
+            ("UI", 7, "u1", "确定", "text", "en", False, "", "menu", 8),
+            ("UI", 7, "u1", "确定", "text", "ja", False, "", "menu", 8),
+            ("UI", 9, "u2", "取消", "text", "en", False, "", "", None),
+        ])
+    )  # fmt: skip
+    tasks = plan.tasks.set_index(["target_language", "source_text"])
+    assert len(plan.tasks) == 3 and len(plan.assignments) == 4
+    assert tasks.loc[("en", "确定"), "cell_count"] == 2
+    assert tasks.loc[("en", "确定"), "max_length"] == 8
+    assert tasks.loc[("en", "确定"), "context"] == "speaker: 商人; note: button; key: d1 | note: menu; key: u1"
+    assert pd.isna(tasks.loc[("en", "取消"), "max_length"])
+    same_task = plan.assignments.groupby("task_id").size()
+    assert sorted(same_task.tolist()) == [1, 1, 2]
+
+
+def test_batches_respect_item_and_character_limits_and_never_mix_languages() -> None:
+    tasks = pd.DataFrame({
+        "source_language": ["zh-CN"] * 7,
+        "target_language": ["en", "en", "en", "ja", "en", "en", "en"],
+        "source_text": ["a" * 10, "b" * 10, "c" * 10, "d", "e" * 50, "f", "g"],
+    })  # fmt: skip
+    ids = assign_batches(tasks, max_items=3, max_chars=30)
+    assert ids == ["b1", "b1", "b1", "b2", "b3", "b4", "b4"]
+
+
+def test_request_batches_carry_ids_context_and_max_length() -> None:
+    plan = plan_tasks(
+        cells([("S", i, f"k{i}", f"文本{i}", "text", "en", False, "", "", 5 if i == 2 else None) for i in range(2, 6)]),
+        max_items=3,
+    )
+    batches = request_batches(plan.tasks)
+    assert [len(b.items) for b in batches] == [3, 1]
+    first = batches[0].items[0]
+    assert (first.id, first.text, first.max_length, first.context) == ("t1", "文本2", 5, "key: k2")
+    assert all(b.source_language == "zh-CN" and b.target_language == "en" for b in batches)
+
+
+def test_nothing_to_do_is_an_empty_valid_plan() -> None:
+    plan = plan_tasks(cells([("S", 2, "k", "好", "text", "en", True, "", "", None)]))
+    assert plan.tasks.empty and plan.assignments.empty and plan.batch_count == 0

@@ -1,0 +1,1 @@
+"""Localize game string tables (xlsx) with an LLM, orchestrated by Dagster."""

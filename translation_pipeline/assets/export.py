@@ -1,0 +1,59 @@
+"""`translated_workbook`: the filled copy of the original, and the QA report beside it."""
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from translation_pipeline.localization.archive import find_archived
+from translation_pipeline.localization.export import CellFill, export_workbook
+from translation_pipeline.localization.qa import cell_outcomes, findings, write_report
+from translation_pipeline.localization.tasks import TaskPlan
+from translation_pipeline.partitions import workbooks
+from translation_pipeline.resources.files import DataDirResource
+
+
+@dg.asset(partitions_def=workbooks, group_name="localization", kinds={"excel"})
+def translated_workbook(
+    context: dg.AssetExecutionContext,
+    translation_tasks: TaskPlan,
+    translations: pd.DataFrame,
+    data_dir: DataDirResource,
+) -> dg.Output[dict]:
+    """Writes every translated cell; fails after writing when some cells could not be translated,
+    so the partition shows as failed and the rerun schedule picks it up."""
+    archived = find_archived(data_dir.archive, context.partition_key)
+    outcomes = cell_outcomes(translation_tasks.assignments, translation_tasks.tasks, translations)
+    done = outcomes[outcomes["status"] == "translated"]
+    fills = [CellFill(s, c, t) for s, c, t in zip(done["sheet"], done["cell"], done["text"], strict=True)]
+    folder = data_dir.outbox / context.partition_key
+    output = folder / archived.output_name
+    summary = export_workbook(Path(archived.path), output, fills)
+    issues = findings(outcomes, {(sheet, cell): reason for sheet, cell, reason in summary.skipped})
+    report = folder / f"{Path(archived.original_name).stem}.qa.xlsx"
+    write_report(report, outcomes, issues)
+    failed = int((outcomes["status"] != "translated").sum())
+    metadata = {
+        "output_path": dg.MetadataValue.path(str(output)),
+        "qa_report": dg.MetadataValue.path(str(report)),
+        "cells_to_fill": len(outcomes),
+        "cells_written": summary.written,
+        "cells_failed": failed,
+        "cells_not_written": len(summary.skipped),
+        "qa_findings": len(issues),
+        "qa_findings_by_rule": dg.MetadataValue.json(issues.groupby("rule").size().astype(int).to_dict()),
+        "preview": dg.MetadataValue.md(
+            done[["sheet", "cell", "language", "source", "text"]].head(10).to_markdown(index=False)
+        ),
+    }
+    context.log.info(f"wrote {summary.written} cells to {output}")
+    if failed:
+        raise dg.Failure(
+            description=f"{archived.original_name}: {failed} of {len(outcomes)} cells could not be "
+            "translated; "
+            f"the {summary.written} translated cells are in {output}, the reasons in {report}",
+            metadata=metadata,
+        )
+    return dg.Output(
+        {"output_path": str(output), "qa_report": str(report), "written": summary.written}, metadata=metadata
+    )

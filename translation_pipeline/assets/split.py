@@ -1,0 +1,27 @@
+"""`translation_tasks`: what to translate, deduplicated, cut into request batches."""
+
+import dagster as dg
+import pandas as pd
+
+from translation_pipeline.localization.tasks import TaskPlan, plan_tasks
+from translation_pipeline.partitions import workbooks
+from translation_pipeline.resources.llm import TranslationResource
+
+
+@dg.asset(partitions_def=workbooks, group_name="localization", kinds={"pandas"})
+def translation_tasks(source_workbook: pd.DataFrame, translation: TranslationResource) -> dg.Output[TaskPlan]:
+    """One task per (source text, target language) to fill; identical strings are translated once."""
+    plan = plan_tasks(source_workbook, translation.batch_max_items, translation.batch_max_chars)
+    per_language = plan.tasks.groupby("target_language").size().to_dict()
+    return dg.Output(
+        plan,
+        metadata={
+            "cells_to_fill": len(plan.assignments),
+            "tasks_after_dedupe": len(plan.tasks),
+            "duplicates_saved": len(plan.assignments) - len(plan.tasks),
+            "batches": plan.batch_count,
+            "tasks_per_language": dg.MetadataValue.json({k: int(v) for k, v in per_language.items()}),
+            "source_characters": int(plan.tasks["source_text"].str.len().sum()) if len(plan.tasks) else 0,
+            "preview": dg.MetadataValue.md(plan.tasks.head(10).to_markdown(index=False)),
+        },
+    )

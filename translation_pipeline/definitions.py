@@ -1,0 +1,68 @@
+"""The one `Definitions` of the project."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from translation_pipeline.assets.export import translated_workbook
+from translation_pipeline.assets.ingest import source_workbook
+from translation_pipeline.assets.split import translation_tasks
+from translation_pipeline.assets.translate import translations
+from translation_pipeline.resources.files import DataDirResource
+from translation_pipeline.resources.llm import TranslationResource
+from translation_pipeline.resources.store import ProjectStoreResource
+from translation_pipeline.sensors.drop_folder import workbook_drop_sensor
+from translation_pipeline.settings import Settings, load_settings
+
+ASSETS = [source_workbook, translation_tasks, translations, translated_workbook]
+
+translate_workbook_job = dg.define_asset_job(
+    "translate_workbook_job",
+    selection=dg.AssetSelection.assets(*ASSETS),
+    description="Ingest, split, translate and export one workbook version.",
+)
+
+
+def build_resources(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Resources from settings; a value set by env var is passed as `EnvVar` so the UI shows its source."""
+    env = os.environ if environ is None else environ
+
+    def pick(var: str, value: object) -> object:
+        if not env.get(var):
+            return value
+        return dg.EnvVar.int(var) if isinstance(value, int) else dg.EnvVar(var)
+
+    data_dir = str(settings.data_path.resolve())
+    return {
+        "data_dir": DataDirResource(data_dir=pick("TRANSLATION_DATA_DIR", data_dir)),
+        "translation": TranslationResource(
+            provider=pick("TRANSLATION_PROVIDER", settings.provider),
+            model=pick("TRANSLATION_MODEL", settings.model),
+            fallback_provider=pick("TRANSLATION_FALLBACK_PROVIDER", settings.fallback_provider),
+            source_language=pick("TRANSLATION_SOURCE_LANGUAGE", settings.source_language),
+            target_languages=pick("TRANSLATION_TARGET_LANGUAGES", settings.target_languages),
+            concurrency=pick("TRANSLATION_CONCURRENCY", settings.concurrency),
+            batch_max_items=pick("TRANSLATION_BATCH_MAX_ITEMS", settings.batch_max_items),
+            batch_max_chars=pick("TRANSLATION_BATCH_MAX_CHARS", settings.batch_max_chars),
+            max_attempts=pick("TRANSLATION_MAX_ATTEMPTS", settings.max_attempts),
+        ),
+        "store": ProjectStoreResource(db_url=pick("TRANSLATION_DB_URL", settings.db_url), data_dir=data_dir),
+        # step outputs live in the data dir, next to the archive, so any machine that mounts it can resume
+        "io_manager": dg.FilesystemIOManager(base_dir=str(Path(data_dir) / "storage")),
+    }
+
+
+def build_definitions(environ: dict[str, str] | None = None) -> dg.Definitions:
+    settings = load_settings(environ)
+    return dg.Definitions(
+        assets=ASSETS,
+        jobs=[translate_workbook_job],
+        sensors=[workbook_drop_sensor],
+        resources=build_resources(settings, environ),
+    )
+
+
+defs = build_definitions()

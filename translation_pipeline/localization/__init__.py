@@ -1,0 +1,1 @@
+"""Plain-Python localization domain: no Dagster imports below this package."""

@@ -1,0 +1,76 @@
+"""pandera schemas of the tables that move between the steps."""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+
+SOURCE_KINDS = ["text", "blank", "formula", "number", "bool", "date", "error"]
+
+CellSchema = pa.DataFrameSchema(
+    {
+        "sheet": pa.Column(str),
+        "row": pa.Column("int64", pa.Check.ge(1)),
+        "key": pa.Column(str),
+        "source_language": pa.Column(str),
+        "source_text": pa.Column(str, nullable=True),
+        "source_kind": pa.Column(str, pa.Check.isin(SOURCE_KINDS)),
+        "target_language": pa.Column(str),
+        "target_cell": pa.Column(str, pa.Check.str_matches(r"^[A-Z]{1,3}[1-9][0-9]*$")),
+        "target_filled": pa.Column(bool),
+        "speaker": pa.Column(str),
+        "note": pa.Column(str),
+        "max_length": pa.Column("Int64", pa.Check.gt(0), nullable=True),
+    },
+    unique=["sheet", "target_cell"],
+    checks=pa.Check(
+        lambda df: df["source_text"].notna() == (df["source_kind"] == "text"),
+        error="source_text is set exactly for text sources",
+    ),
+    strict=True,
+    name="cells",
+)
+
+TaskSchema = pa.DataFrameSchema(
+    {
+        "task_id": pa.Column(str, unique=True),
+        "batch_id": pa.Column(str),
+        "source_language": pa.Column(str),
+        "target_language": pa.Column(str),
+        "source_text": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "context": pa.Column(str),
+        "max_length": pa.Column("Int64", pa.Check.gt(0), nullable=True),
+        "cell_count": pa.Column("int64", pa.Check.ge(1)),
+    },
+    unique=["source_language", "target_language", "source_text"],
+    strict=True,
+    name="tasks",
+)
+
+AssignmentSchema = pa.DataFrameSchema(
+    {
+        "sheet": pa.Column(str),
+        "target_cell": pa.Column(str),
+        "key": pa.Column(str),
+        "task_id": pa.Column(str),
+    },
+    unique=["sheet", "target_cell"],
+    strict=True,
+    name="assignments",
+)
+
+TranslationSchema = pa.DataFrameSchema(
+    {
+        "task_id": pa.Column(str, unique=True),
+        "status": pa.Column(str, pa.Check.isin(["translated", "failed"])),
+        "text": pa.Column(str, nullable=True),
+        "error": pa.Column(str),
+        "attempts": pa.Column("int64", pa.Check.ge(0)),
+        "origin": pa.Column(str),
+    },
+    checks=pa.Check(
+        lambda df: df["text"].notna() == (df["status"] == "translated"),
+        error="text set exactly when translated",
+    ),
+    strict=True,
+    name="translations",
+)

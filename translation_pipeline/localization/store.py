@@ -1,0 +1,179 @@
+"""The project store (SQLAlchemy, one URL): translation memory, batch checkpoints and the LLM call log.
+
+Every answered batch is written in one transaction the moment it returns: its translations go into the
+translation memory (keyed by source text, languages, model and prompt version, so later workbooks and
+reruns reuse them and nothing is paid for twice), plus one checkpoint row and one call-log row.
+Writes are idempotent: a second writer of the same entry is ignored, not an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+metadata = sa.MetaData()
+
+translation_memory = sa.Table(
+    "translation_memory",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source_hash", sa.String(64), nullable=False),
+    sa.Column("source_language", sa.String(16), nullable=False),
+    sa.Column("target_language", sa.String(16), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("prompt_version", sa.String(32), nullable=False),
+    sa.Column("source_text", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("workbook_key", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint(
+        "source_hash", "source_language", "target_language", "model", "prompt_version", name="uq_memory_entry"
+    ),
+)
+
+batch_checkpoints = sa.Table(
+    "batch_checkpoints",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workbook_key", sa.String(100), nullable=False),
+    sa.Column("batch_id", sa.String(64), nullable=False),
+    sa.Column("items", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("workbook_key", "batch_id", name="uq_checkpoint"),
+)
+
+llm_calls = sa.Table(
+    "llm_calls",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workbook_key", sa.String(100), nullable=False, index=True),
+    sa.Column("batch_id", sa.String(64), nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("items", sa.Integer, nullable=False),
+    sa.Column("answered", sa.Integer, nullable=False),
+    sa.Column("prompt_tokens", sa.Integer, nullable=False),
+    sa.Column("completion_tokens", sa.Integer, nullable=False),
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class MemoryScope:
+    """Which translations are interchangeable: same languages, model and prompt version."""
+
+    source_language: str
+    target_language: str
+    model: str
+    prompt_version: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class ProjectStore:
+    """The project's own tables behind one SQLAlchemy URL; created on first use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+        self.engine: Engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        metadata.create_all(self.engine)
+
+    def _insert_ignore(self, table: sa.Table) -> sa.Insert:
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert(table).on_conflict_do_nothing()
+        if dialect in ("mysql", "mariadb"):
+            return table.insert().prefix_with("IGNORE")
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+
+    def lookup(self, scope: MemoryScope, texts: list[str]) -> dict[str, str]:
+        """Stored translations of `texts` in `scope`: source text -> translation."""
+        found: dict[str, str] = {}
+        hashes = {text_hash(t): t for t in texts}
+        keys = list(hashes)
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):
+                rows = conn.execute(
+                    sa.select(translation_memory.c.source_hash, translation_memory.c.text).where(
+                        translation_memory.c.source_hash.in_(keys[start : start + 500]),
+                        translation_memory.c.source_language == scope.source_language,
+                        translation_memory.c.target_language == scope.target_language,
+                        translation_memory.c.model == scope.model,
+                        translation_memory.c.prompt_version == scope.prompt_version,
+                    )
+                )
+                found.update({hashes[h]: text for h, text in rows})
+        return found
+
+    def record_batch(
+        self,
+        workbook_key: str,
+        batch_id: str,
+        scope: MemoryScope,
+        answers: dict[str, str],
+        *,
+        provider: str,
+        items: int,
+        prompt_tokens: int,
+        completion_tokens: int,
+        latency_ms: int,
+    ) -> None:
+        """One transaction: the answers into memory, the checkpoint row and the call-log row."""
+        now = _now()
+        rows = [
+            {
+                "source_hash": text_hash(source),
+                "source_language": scope.source_language,
+                "target_language": scope.target_language,
+                "model": scope.model,
+                "prompt_version": scope.prompt_version,
+                "source_text": source,
+                "text": text,
+                "workbook_key": workbook_key,
+                "created_at": now,
+            }
+            for source, text in answers.items()
+        ]
+        with self.engine.begin() as conn:
+            if rows:
+                conn.execute(self._insert_ignore(translation_memory), rows)
+            conn.execute(
+                self._insert_ignore(batch_checkpoints),
+                [{"workbook_key": workbook_key, "batch_id": batch_id, "items": len(rows), "created_at": now}],
+            )
+            conn.execute(
+                llm_calls.insert(),
+                [
+                    {
+                        "workbook_key": workbook_key,
+                        "batch_id": batch_id,
+                        "provider": provider,
+                        "model": scope.model,
+                        "items": items,
+                        "answered": len(rows),
+                        "prompt_tokens": prompt_tokens,
+                        "completion_tokens": completion_tokens,
+                        "latency_ms": latency_ms,
+                        "created_at": now,
+                    }
+                ],
+            )
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,119 @@
+"""Split: what needs translating, deduplicated, cut into request batches.
+
+A task is one (source language, target language, source text) that fills one or more empty target cells.
+It carries the contexts of its cells (merged, capped) and the smallest max length among them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from translation_pipeline.localization.contract import BatchItem, RequestBatch
+from translation_pipeline.localization.schemas import AssignmentSchema, TaskSchema
+
+MAX_CONTEXTS_PER_TASK = 3
+MAX_CONTEXT_CHARS = 300
+
+
+@dataclass
+class TaskPlan:
+    tasks: pd.DataFrame  # TaskSchema
+    assignments: pd.DataFrame  # AssignmentSchema: which task fills which cell
+
+    @property
+    def batch_count(self) -> int:
+        return int(self.tasks["batch_id"].nunique())
+
+
+def _labelled(label: str, values: pd.Series) -> pd.Series:
+    return pd.Series(np.where(values != "", label + ": " + values, ""), index=values.index)
+
+
+def _row_context(work: pd.DataFrame) -> pd.Series:
+    parts = [_labelled("speaker", work["speaker"]), _labelled("note", work["note"]), "key: " + work["key"]]
+    joined = parts[0].str.cat(parts[1:], sep="; ")
+    return joined.str.replace(r"(; )+", "; ", regex=True).str.strip("; ")
+
+
+def _merge_contexts(contexts: pd.Series) -> str:
+    unique = list(dict.fromkeys(c for c in contexts if c))[:MAX_CONTEXTS_PER_TASK]
+    return " | ".join(unique)[:MAX_CONTEXT_CHARS]
+
+
+def plan_tasks(cells: pd.DataFrame, max_items: int = 40, max_chars: int = 6000) -> TaskPlan:
+    """Tasks for every empty target cell whose source is non-blank text, cut into batches."""
+    work = cells[(~cells["target_filled"]) & (cells["source_kind"] == "text")].copy()
+    group_keys = ["source_language", "target_language", "source_text"]
+    if work.empty:
+        empty_tasks = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _TASK_DTYPES.items()})
+        empty_assign = pd.DataFrame({c: pd.Series(dtype=str) for c in AssignmentSchema.columns})
+        return TaskPlan(TaskSchema.validate(empty_tasks), AssignmentSchema.validate(empty_assign))
+    work["context"] = _row_context(work)
+    grouped = work.groupby(group_keys, sort=False)
+    tasks = grouped.agg(
+        context=("context", _merge_contexts),
+        max_length=("max_length", "min"),
+        cell_count=("target_cell", "size"),
+    ).reset_index()
+    tasks.insert(0, "task_id", [f"t{i + 1}" for i in range(len(tasks))])
+    work["task_id"] = "t" + (grouped.ngroup() + 1).astype(str)
+    tasks["batch_id"] = assign_batches(tasks, max_items, max_chars)
+    tasks["max_length"] = tasks["max_length"].astype("Int64")
+    tasks["cell_count"] = tasks["cell_count"].astype("int64")
+    tasks = tasks[list(_TASK_DTYPES)]
+    assignments = work[["sheet", "target_cell", "key", "task_id"]].reset_index(drop=True)
+    return TaskPlan(TaskSchema.validate(tasks), AssignmentSchema.validate(assignments))
+
+
+_TASK_DTYPES = {
+    "task_id": str,
+    "batch_id": str,
+    "source_language": str,
+    "target_language": str,
+    "source_text": str,
+    "context": str,
+    "max_length": "Int64",
+    "cell_count": "int64",
+}
+
+
+def assign_batches(tasks: pd.DataFrame, max_items: int, max_chars: int) -> list[str]:
+    """Batch id per task: one language pair per batch, at most `max_items` items and `max_chars`
+    source characters (a longer single item gets a batch of its own)."""
+    batch_ids: list[str] = []
+    current: dict[tuple[str, str], tuple[str, int, int]] = {}  # pair -> (batch id, items, chars)
+    count = 0
+    for source, target, text in zip(
+        tasks["source_language"], tasks["target_language"], tasks["source_text"], strict=True
+    ):
+        pair = (source, target)
+        batch_id, items, chars = current.get(pair, ("", 0, 0))
+        if not batch_id or items >= max_items or (items and chars + len(text) > max_chars):
+            count += 1
+            batch_id, items, chars = f"b{count}", 0, 0
+        current[pair] = (batch_id, items + 1, chars + len(text))
+        batch_ids.append(batch_id)
+    return batch_ids
+
+
+def request_batches(tasks: pd.DataFrame) -> list[RequestBatch]:
+    """The request batches of a task table, in batch order."""
+    batches: list[RequestBatch] = []
+    for batch_id, group in tasks.groupby("batch_id", sort=False):
+        first = group.iloc[0]
+        items = tuple(
+            BatchItem(
+                id=task_id,
+                text=text,
+                context=context,
+                max_length=None if pd.isna(max_length) else int(max_length),
+            )
+            for task_id, text, context, max_length in zip(
+                group["task_id"], group["source_text"], group["context"], group["max_length"], strict=True
+            )
+        )
+        batches.append(RequestBatch(str(batch_id), first["source_language"], first["target_language"], items))
+    return batches

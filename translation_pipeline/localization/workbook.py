@@ -1,0 +1,344 @@
+"""Read a string-table workbook: find on each sheet the header row, the key, source-language,
+target-language and context columns, and list every (row, target language) cell.
+
+Reading is read-only and streaming (openpyxl `read_only=True`), so large workbooks stay cheap.
+"""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+
+from translation_pipeline.localization.languages import LanguageMatcher, normalize_header
+
+HEADER_SCAN_ROWS = 20
+
+CONTEXT_HEADERS: dict[str, tuple[str, ...]] = {
+    "key": (
+        "key",
+        "keys",
+        "string id",
+        "stringid",
+        "str id",
+        "text id",
+        "textid",
+        "string key",
+        "id",
+        "键",
+        "键值",
+        "键名",
+        "编号",
+        "文本id",
+        "标识",
+        "키",
+        "アイディー",
+        "キー",
+    ),
+    "speaker": (
+        "speaker",
+        "character",
+        "char",
+        "npc",
+        "role",
+        "说话人",
+        "说话者",
+        "角色",
+        "人物",
+        "发言人",
+        "화자",
+        "발화자",
+        "캐릭터",
+        "話者",
+        "キャラクター",
+    ),
+    "note": (
+        "note",
+        "notes",
+        "comment",
+        "comments",
+        "context",
+        "description",
+        "desc",
+        "remark",
+        "remarks",
+        "备注",
+        "说明",
+        "注释",
+        "上下文",
+        "语境",
+        "描述",
+        "메모",
+        "비고",
+        "설명",
+        "備考",
+        "メモ",
+    ),
+    "max_length": (
+        "max_len",
+        "maxlen",
+        "max length",
+        "maximum length",
+        "length limit",
+        "char limit",
+        "character limit",
+        "max chars",
+        "limit",
+        "最大长度",
+        "长度限制",
+        "字数限制",
+        "字符限制",
+        "最大字数",
+        "최대길이",
+        "글자수제한",
+        "文字数制限",
+        "最大文字数",
+    ),
+}
+_CONTEXT_LOOKUP = {normalize_header(s): role for role, spellings in CONTEXT_HEADERS.items() for s in spellings}
+
+CELL_COLUMNS = [
+    "sheet",
+    "row",
+    "key",
+    "source_language",
+    "source_text",
+    "source_kind",
+    "target_language",
+    "target_cell",
+    "target_filled",
+    "speaker",
+    "note",
+    "max_length",
+]
+
+
+class WorkbookError(ValueError):
+    """A workbook cannot be used; the message names the file and the problem, for a person."""
+
+    def __init__(self, file_name: str, problem: str) -> None:
+        super().__init__(f"{file_name}: {problem}")
+        self.file_name = file_name
+        self.problem = problem
+
+
+@dataclass
+class SheetLayout:
+    """What was found on one sheet. `skipped` says why a sheet is left alone."""
+
+    sheet: str
+    header_row: int | None = None
+    source_language: str | None = None
+    source_column: str | None = None
+    target_columns: dict[str, str] = field(default_factory=dict)  # language -> column letter
+    context_columns: dict[str, str] = field(default_factory=dict)  # role -> column letter
+    data_rows: int = 0
+    skipped: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ParsedWorkbook:
+    cells: pd.DataFrame
+    sheets: list[SheetLayout]
+
+    @property
+    def used_sheets(self) -> list[SheetLayout]:
+        return [s for s in self.sheets if not s.skipped]
+
+
+def classify(value: object, data_type: str | None) -> str:
+    """Kind of a source cell: text, blank, formula, number, bool, date or error."""
+    if value is None:
+        return "blank"
+    if data_type == "f":
+        return "formula"
+    if data_type == "e":
+        return "error"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "text" if value.strip() else "blank"
+    return "date"
+
+
+def _max_length(value: object) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = int(float(str(value).strip()))
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _find_header(rows: list[tuple], matcher: LanguageMatcher) -> tuple[int, dict[int, str]] | None:
+    """(0-based row index, {column index: language}) of the first row naming two or more languages."""
+    for index, row in enumerate(rows):
+        languages = {i: code for i, cell in enumerate(row) if (code := matcher.code_for(cell)) is not None}
+        if len(set(languages.values())) >= 2:
+            return index, languages
+    return None
+
+
+def _layout_for(
+    sheet: str,
+    header: tuple,
+    languages: dict[int, str],
+    source_language: str | None,
+) -> tuple[SheetLayout, int | None, dict[str, int], dict[str, int]]:
+    layout = SheetLayout(sheet=sheet)
+    by_language: dict[str, int] = {}
+    for column, code in languages.items():
+        if code in by_language:
+            layout.warnings.append(
+                f"sheet {sheet!r}: column {get_column_letter(column + 1)} repeats language {code} "
+                f"(first seen in column {get_column_letter(by_language[code] + 1)}); it is left alone"
+            )
+            continue
+        by_language[code] = column
+    roles: dict[str, int] = {}
+    for column, cell in enumerate(header):
+        role = _CONTEXT_LOOKUP.get(normalize_header(cell)) if isinstance(cell, str) else None
+        if role and column not in languages and role not in roles:
+            roles[role] = column
+    source_column = by_language.get(source_language) if source_language else None
+    return layout, source_column, by_language, roles
+
+
+def read_workbook(
+    path: Path,
+    *,
+    display_name: str | None = None,
+    source_language: str = "auto",
+    target_languages: list[str] | None = None,
+    matcher: LanguageMatcher | None = None,
+) -> ParsedWorkbook:
+    """Parse the workbook at `path`; WorkbookError when it cannot be used at all."""
+    name = display_name or path.name
+    matcher = matcher or LanguageMatcher()
+    wanted_source = None if source_language in ("", "auto") else matcher.canonical(source_language)
+    target_filter = {matcher.canonical(t) for t in (target_languages or [])}
+    if path.stat().st_size == 0:
+        raise WorkbookError(name, "the file is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            workbook = load_workbook(path, read_only=True, data_only=False, keep_links=False)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
+        raise WorkbookError(name, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
+    try:
+        layouts: list[SheetLayout] = []
+        frames: list[pd.DataFrame] = []
+        for worksheet in workbook.worksheets:
+            layout, frame = _read_sheet(worksheet, wanted_source, target_filter, matcher)
+            layouts.append(layout)
+            if frame is not None:
+                frames.append(frame)
+    finally:
+        workbook.close()
+    if not any(not layout.skipped for layout in layouts):
+        reasons = "; ".join(f"{layout.sheet!r}: {layout.skipped}" for layout in layouts) or "no sheets"
+        raise WorkbookError(name, f"no sheet has a source and a target language column ({reasons})")
+    cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CELL_COLUMNS)
+    cells["max_length"] = cells["max_length"].astype("Int64")
+    cells["row"] = cells["row"].astype("int64")
+    cells["target_filled"] = cells["target_filled"].astype(bool)
+    return ParsedWorkbook(cells=cells, sheets=layouts)
+
+
+def _read_sheet(
+    worksheet, wanted_source: str | None, target_filter: set[str], matcher: LanguageMatcher
+) -> tuple[SheetLayout, pd.DataFrame | None]:
+    sheet = worksheet.title
+    rows = worksheet.iter_rows()
+    head: list[tuple] = []
+    for row in rows:
+        head.append(row)
+        if len(head) >= HEADER_SCAN_ROWS:
+            break
+    values = [tuple(cell.value for cell in row) for row in head]
+    found = _find_header(values, matcher)
+    if found is None:
+        return SheetLayout(sheet=sheet, skipped="no header row naming two or more languages"), None
+    header_index, languages = found
+    layout, source_column, by_language, roles = _layout_for(sheet, values[header_index], languages, wanted_source)
+    layout.header_row = header_index + 1
+    if wanted_source and source_column is None:
+        layout.skipped = f"no {wanted_source} column"
+        return layout, None
+
+    # data rows (1-based row number, ((value, data_type), ...)): those read with the header, then the rest
+    data: list[tuple[int, tuple]] = []
+    for number, row in enumerate(head[header_index + 1 :], start=header_index + 2):
+        if any(cell.value is not None for cell in row):
+            data.append((number, tuple((cell.value, cell.data_type) for cell in row)))
+    for number, row in enumerate(rows, start=len(head) + 1):
+        if any(cell.value is not None for cell in row):
+            data.append((number, tuple((cell.value, cell.data_type) for cell in row)))
+
+    def at(row: tuple, column: int | None) -> tuple[object, str | None]:
+        return row[column] if column is not None and column < len(row) else (None, None)
+
+    if source_column is None:  # auto: the language column with the most text, leftmost on a tie
+
+        def text_count(column: int) -> int:
+            return sum(1 for _, row in data if classify(*at(row, column)) == "text")
+
+        source_column = max(sorted(by_language.values()), key=text_count)
+    source_language = languages[source_column]
+    targets = {
+        code: column
+        for code, column in by_language.items()
+        if column != source_column and (not target_filter or code in target_filter)
+    }
+    if not targets:
+        wanted = f" among {', '.join(sorted(target_filter))}" if target_filter else ""
+        layout.skipped = f"no target language column{wanted}"
+        return layout, None
+    layout.source_language = source_language
+    layout.source_column = get_column_letter(source_column + 1)
+    layout.target_columns = {code: get_column_letter(col + 1) for code, col in targets.items()}
+    layout.context_columns = {role: get_column_letter(col + 1) for role, col in roles.items()}
+    layout.data_rows = len(data)
+
+    records = []
+    for number, row in data:
+        source_value, source_type = at(row, source_column)
+        kind = classify(source_value, source_type)
+        key = _text(at(row, roles.get("key"))[0]) or f"{sheet}!{number}"
+        speaker = _text(at(row, roles.get("speaker"))[0])
+        note = _text(at(row, roles.get("note"))[0])
+        max_length = _max_length(at(row, roles.get("max_length"))[0])
+        source_text = source_value if kind == "text" else None
+        for code, letter in layout.target_columns.items():
+            target_value = at(row, targets[code])[0]
+            records.append(
+                (
+                    sheet,
+                    number,
+                    key,
+                    source_language,
+                    source_text,
+                    kind,
+                    code,
+                    f"{letter}{number}",
+                    target_value is not None and target_value != "",
+                    speaker,
+                    note,
+                    max_length,
+                )
+            )
+    return layout, pd.DataFrame.from_records(records, columns=CELL_COLUMNS)

@@ -1,0 +1,61 @@
+"""`workbook_drop_sensor`: registers each complete workbook dropped in the inbox as a partition."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from translation_pipeline.localization.archive import archive_file
+from translation_pipeline.localization.intake import IntakeCursor, scan
+from translation_pipeline.partitions import workbooks
+from translation_pipeline.resources.files import DataDirResource
+
+
+@dg.sensor(
+    job_name="translate_workbook_job",
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def workbook_drop_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult:
+    """Archive each workbook whose size and mtime held still for one tick; one run per new version.
+
+    The dropped file stays in the inbox: the cursor remembers it and the partition key (name slug +
+    content hash) makes registering it again a no-op.
+    """
+    try:
+        cursor = IntakeCursor.from_json(context.cursor)
+    except ValueError as err:
+        context.log.warning(f"ignoring unreadable cursor, starting afresh: {err}")
+        cursor = IntakeCursor()
+    result = scan(data_dir.inbox, cursor)
+    cursor = result.cursor
+    for name in result.vanished:
+        context.log.info(f"{name}: no longer in the inbox, forgotten")
+    for skipped in result.ignored:
+        context.log.debug(f"{skipped.name}: ignored, {skipped.reason}")
+    for skipped in result.errors:
+        context.log.warning(f"{skipped.name}: skipped, {skipped.reason}")
+
+    new_keys: list[str] = []
+    for ready in result.ready:
+        try:
+            archived = archive_file(ready.path, data_dir.archive)
+        except FileNotFoundError:
+            context.log.info(f"{ready.name}: vanished before it could be archived")
+            continue
+        except OSError as err:
+            context.log.warning(f"{ready.name}: cannot be read, skipped: {err}")
+            continue
+        cursor = cursor.with_handled(ready, archived.key)
+        if archived.key in new_keys or context.instance.has_dynamic_partition(workbooks.name, archived.key):
+            context.log.info(f"{ready.name}: same bytes as workbook {archived.key}, already registered")
+            continue
+        context.log.info(f"{ready.name} -> {archived.key}")
+        new_keys.append(archived.key)
+
+    if not new_keys:
+        return dg.SensorResult(skip_reason=f"no new workbook in {data_dir.inbox}", cursor=cursor.to_json())
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=key, partition_key=key) for key in new_keys],
+        dynamic_partitions_requests=[workbooks.build_add_request(new_keys)],
+        cursor=cursor.to_json(),
+    )

@@ -1,0 +1,106 @@
+"""Project configuration: env vars (always win) over an optional YAML file over defaults.
+
+The env var names are a public interface (see DESIGN.md section 4); keep them stable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_MODELS = {"pseudo": "pseudo-v1", "openai": "gpt-4o-mini", "qwen": "qwen-plus"}
+
+# env var -> settings field
+ENV_VARS = {
+    "TRANSLATION_PROVIDER": "provider",
+    "TRANSLATION_MODEL": "model",
+    "TRANSLATION_FALLBACK_PROVIDER": "fallback_provider",
+    "TRANSLATION_DATA_DIR": "data_dir",
+    "TRANSLATION_DB_URL": "db_url",
+    "TRANSLATION_SOURCE_LANGUAGE": "source_language",
+    "TRANSLATION_TARGET_LANGUAGES": "target_languages",
+    "TRANSLATION_CONCURRENCY": "concurrency",
+    "TRANSLATION_BATCH_MAX_ITEMS": "batch_max_items",
+    "TRANSLATION_BATCH_MAX_CHARS": "batch_max_chars",
+    "TRANSLATION_MAX_ATTEMPTS": "max_attempts",
+}
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message says which setting and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    provider: str = "pseudo"
+    model: str = ""
+    fallback_provider: str = ""
+    data_dir: str = "./data"
+    db_url: str = ""
+    source_language: str = "auto"
+    target_languages: str = ""
+    concurrency: int = 8
+    batch_max_items: int = 40
+    batch_max_chars: int = 6000
+    max_attempts: int = 4
+    # YAML-only settings
+    game: dict[str, str] = field(default_factory=dict)
+    glossary_file: str = ""
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    language_aliases: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def model_name(self) -> str:
+        return self.model or DEFAULT_MODELS.get(self.provider, "")
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def target_language_list(self) -> list[str]:
+        return [t.strip() for t in self.target_languages.split(",") if t.strip()]
+
+
+def _coerce(name: str, value: Any, kind: type) -> Any:
+    if kind is int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting {name!r} must be an integer, got {value!r}") from None
+        if number < 1:
+            raise ConfigError(f"setting {name!r} must be at least 1, got {number}")
+        return number
+    return value
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from `TRANSLATION_CONFIG` (or ./translation_pipeline.yaml) and the environment."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_path = env.get("TRANSLATION_CONFIG") or "translation_pipeline.yaml"
+    path = Path(config_path)
+    if path.is_file():
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        values.update(loaded)
+    elif env.get("TRANSLATION_CONFIG"):
+        raise ConfigError(f"TRANSLATION_CONFIG points to {config_path}, which does not exist")
+    for var, name in ENV_VARS.items():
+        if env.get(var, "") != "":
+            values[name] = env[var]
+    known = {f.name: f for f in fields(Settings)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(unknown)}")
+    kinds = {"concurrency": int, "batch_max_items": int, "batch_max_chars": int, "max_attempts": int}
+    coerced = {k: _coerce(k, v, kinds.get(k, object)) for k, v in values.items()}
+    settings = Settings(**coerced)
+    if settings.provider not in DEFAULT_MODELS:
+        raise ConfigError(f"TRANSLATION_PROVIDER must be one of pseudo, openai, qwen; got {settings.provider!r}")
+    return settings
