@@ -27,6 +27,8 @@ ENV_VARS = {
     "TRANSLATION_BATCH_MAX_ITEMS": "batch_max_items",
     "TRANSLATION_BATCH_MAX_CHARS": "batch_max_chars",
     "TRANSLATION_MAX_ATTEMPTS": "max_attempts",
+    "TRANSLATION_RERUN_CRON": "rerun_cron",
+    "TRANSLATION_RERUN_MAX_ATTEMPTS": "rerun_max_attempts",
 }
 
 
@@ -47,6 +49,8 @@ class Settings:
     batch_max_items: int = 40
     batch_max_chars: int = 6000
     max_attempts: int = 4
+    rerun_cron: str = "0 * * * *"
+    rerun_max_attempts: int = 3
     # YAML-only settings
     game: dict[str, str] = field(default_factory=dict)
     glossary_file: str = ""
@@ -98,7 +102,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ConfigError(f"unknown settings: {', '.join(unknown)}")
-    kinds = {"concurrency": int, "batch_max_items": int, "batch_max_chars": int, "max_attempts": int}
+    kinds = dict.fromkeys(
+        ["concurrency", "batch_max_items", "batch_max_chars", "max_attempts", "rerun_max_attempts"], int
+    )
     coerced = {k: _coerce(k, v, kinds.get(k, object)) for k, v in values.items()}
     settings = Settings(**coerced)
     if settings.provider not in DEFAULT_MODELS:
