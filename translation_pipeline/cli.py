@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +14,13 @@ import dagster as dg
 from translation_pipeline.localization.archive import WORKBOOK_SUFFIXES, archive_file
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.sample import write_sample_workbook
+from translation_pipeline.schedules.rerun_failed import (
+    GAVE_UP_TAG,
+    mark_gave_up,
+    plan_reruns,
+    rerun_tags,
+    workbook_states,
+)
 from translation_pipeline.settings import ConfigError, load_settings
 
 JOB_NAME = "translate_workbook_job"
@@ -42,59 +50,125 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     return "the run failed"
 
 
-def translate(files: list[str], out=sys.stdout, err=sys.stderr) -> int:
-    """Register and materialize each file now; one error line per bad file, the others go on."""
-    settings = load_settings()
+def _job_and_instance() -> tuple[dg.JobDefinition, dg.DagsterInstance, Path]:
     from translation_pipeline.definitions import build_definitions
 
+    settings = load_settings()
     job = build_definitions().resolve_job_def(JOB_NAME)
-    instance = _instance(settings.data_path)
-    archive_dir = settings.data_path / "archive"
+    return job, _instance(settings.data_path), settings.data_path
+
+
+def _run(job: dg.JobDefinition, instance: dg.DagsterInstance, key: str, tags: dict[str, str]) -> tuple[bool, str]:
+    """Materialize one partition in-process: (success, the output lines or the failure message)."""
+    started = time.monotonic()
+    result = job.execute_in_process(
+        instance=instance, partition_key=key, run_config=QUIET_LOGS, tags=tags, raise_on_error=False
+    )
+    if not result.success:
+        return False, _failure_message(result)
+    written = result.output_for_node("translated_workbook")
+    ingest = result.asset_materializations_for_node("source_workbook")[0].metadata
+    return True, (
+        f"{ingest['cells_to_translate'].value} cells translated in {time.monotonic() - started:.1f}s "
+        f"(run {result.run_id[:8]})\n  output: {written['output_path']}\n  QA report: {written['qa_report']}"
+    )
+
+
+def translate(files: list[str]) -> int:
+    """Register and materialize each file now; one error line per bad file, the others go on."""
+    job, instance, data_dir = _job_and_instance()
     failed = 0
     for position, name in enumerate(files, start=1):
         path = Path(name)
         prefix = f"[{position}/{len(files)}] {path.name}"
         if not path.is_file():
-            print(f"error: {name}: no such file", file=err)
+            print(f"error: {name}: no such file", file=sys.stderr)
             failed += 1
             continue
         if path.suffix.lower() not in WORKBOOK_SUFFIXES:
-            print(f"error: {name}: not an .xlsx or .xlsm workbook", file=err)
+            print(f"error: {name}: not an .xlsx or .xlsm workbook", file=sys.stderr)
             failed += 1
             continue
-        archived = archive_file(path, archive_dir)
+        archived = archive_file(path, data_dir / "archive")
         if not instance.has_dynamic_partition(workbooks.name, archived.key):
             instance.add_dynamic_partitions(workbooks.name, [archived.key])
-        print(f"{prefix}: partition {archived.key}, translating ...", file=out, flush=True)
-        started = time.monotonic()
-        result = job.execute_in_process(
-            instance=instance,
-            partition_key=archived.key,
-            run_config=QUIET_LOGS,
-            tags={"translation/source": "cli"},
-            raise_on_error=False,
-        )
-        seconds = time.monotonic() - started
-        if not result.success:
-            print(f"error: {name}: {_failure_message(result)}", file=err)
+        print(f"{prefix}: partition {archived.key}, translating ...", flush=True)
+        ok, message = _run(job, instance, archived.key, {"translation/source": "cli"})
+        if ok:
+            print(f"{prefix}: {message}")
+        else:
+            print(f"error: {name}: {message}", file=sys.stderr)
             failed += 1
-            continue
-        written = result.output_for_node("translated_workbook")
-        ingest = result.asset_materializations_for_node("source_workbook")[0].metadata
-        print(
-            f"{prefix}: {ingest['cells_to_translate'].value} cells translated in {seconds:.1f}s "
-            f"(run {result.run_id[:8]})\n  output: {written['output_path']}\n  QA report: {written['qa_report']}",
-            file=out,
-        )
     return 1 if failed else 0
 
 
-def demo(out=sys.stdout, err=sys.stderr) -> int:
+def retry_failed() -> int:
+    """What `rerun_failed_workbooks` would request, run now."""
+    job, instance, _ = _job_and_instance()
+    settings = load_settings()
+    plan = plan_reruns(workbook_states(instance), settings.rerun_max_attempts)
+    for state in plan.gave_up:
+        mark_gave_up(instance, state, settings.rerun_max_attempts)
+        print(f"{state.key}: gave up after {state.attempts} reruns")
+    if not plan.reruns:
+        print("no failed workbook to rerun")
+    failed = 0
+    for state, attempt in plan.reruns:
+        print(f"{state.key}: rerun {attempt} of {settings.rerun_max_attempts} ...", flush=True)
+        ok, message = _run(job, instance, state.key, rerun_tags(attempt, settings.rerun_max_attempts))
+        print(f"{state.key}: {message}", file=sys.stdout if ok else sys.stderr)
+        failed += not ok
+    return 1 if failed else 0
+
+
+def status() -> int:
+    """Every workbook with its latest run, cells written and failed, requests and tokens."""
+    from translation_pipeline.resources.store import ProjectStoreResource
+
+    settings = load_settings()
+    instance = _instance(settings.data_path)
+    store = ProjectStoreResource(db_url=settings.db_url, data_dir=str(settings.data_path)).get_store()
+    rows = [("workbook", "state", "written", "failed", "requests", "tokens", "note")]
+    for state in workbook_states(instance):
+        written = failed = "-"
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("translated_workbook"), asset_partitions=[state.key]), limit=1
+        ).records
+        if records:
+            meta = records[0].asset_materialization.metadata
+            written, failed = str(meta["cells_written"].value), str(meta["cells_failed"].value)
+        requests, prompt, completion = store.workbook_usage(state.key)
+        note = state.tags.get(GAVE_UP_TAG) or (", ".join(sorted(state.failed_steps)) if state.failed_steps else "")
+        rows.append((state.key, state.status.value.lower(), written, failed, str(requests),
+                     str(prompt + completion), note))  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def cleanup_command(days: int | None, dry_run: bool) -> int:
+    from translation_pipeline.resources.files import DataDirResource
+    from translation_pipeline.resources.store import ProjectStoreResource
+    from translation_pipeline.schedules.cleanup import cleanup
+
+    settings = load_settings()
+    instance = _instance(settings.data_path)
+    store = ProjectStoreResource(db_url=settings.db_url, data_dir=str(settings.data_path)).get_store()
+    age = days if days is not None else settings.retention_days
+    report = cleanup(instance, DataDirResource(data_dir=str(settings.data_path)), store, timedelta(days=age),
+                     dry_run=dry_run)  # fmt: skip
+    verb = "would forget" if dry_run else "forgot"
+    print(f"{verb} {len(report.keys)} workbooks older than {age} days: {', '.join(report.keys) or '-'}")
+    return 0
+
+
+def demo() -> int:
     """Drop the sample workbook into the inbox and translate it."""
     settings = load_settings()
     sample = write_sample_workbook(settings.data_path / "inbox" / "sample_strings.xlsx")
-    print(f"sample workbook: {sample.resolve()}", file=out)
-    return translate([str(sample)], out, err)
+    print(f"sample workbook: {sample.resolve()}")
+    return translate([str(sample)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,12 +179,23 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="drop the sample workbook into the inbox and translate it")
     sample = commands.add_parser("sample", help="write the sample workbook")
     sample.add_argument("path", type=Path)
+    commands.add_parser("status", help="list workbooks: state, cells, failures, requests, tokens, cost")
+    commands.add_parser("retry-failed", help="rerun now what the rerun_failed_workbooks schedule would")
+    clean = commands.add_parser("cleanup", help="forget workbooks past the retention age (memory is kept)")
+    clean.add_argument("--older-than-days", type=int, default=None)
+    clean.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
     try:
         if args.command == "translate":
             return translate(args.files)
         if args.command == "demo":
             return demo()
+        if args.command == "status":
+            return status()
+        if args.command == "retry-failed":
+            return retry_failed()
+        if args.command == "cleanup":
+            return cleanup_command(args.older_than_days, args.dry_run)
         print(write_sample_workbook(args.path))
         return 0
     except ConfigError as error:

@@ -14,6 +14,7 @@ from translation_pipeline.assets.translate import translations
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
+from translation_pipeline.schedules.cleanup import build_cleanup_schedule
 from translation_pipeline.schedules.rerun_failed import build_rerun_schedule
 from translation_pipeline.sensors.drop_folder import workbook_drop_sensor
 from translation_pipeline.settings import Settings, load_settings
@@ -62,7 +63,10 @@ def build_definitions(environ: dict[str, str] | None = None) -> dg.Definitions:
         assets=ASSETS,
         jobs=[translate_workbook_job],
         sensors=[workbook_drop_sensor],
-        schedules=[build_rerun_schedule(settings.rerun_cron, settings.rerun_max_attempts)],
+        schedules=[
+            build_rerun_schedule(settings.rerun_cron, settings.rerun_max_attempts),
+            build_cleanup_schedule(settings.retention_days),
+        ],
         resources=build_resources(settings, environ),
     )
 

@@ -29,6 +29,7 @@ ENV_VARS = {
     "TRANSLATION_MAX_ATTEMPTS": "max_attempts",
     "TRANSLATION_RERUN_CRON": "rerun_cron",
     "TRANSLATION_RERUN_MAX_ATTEMPTS": "rerun_max_attempts",
+    "TRANSLATION_RETENTION_DAYS": "retention_days",
 }
 
 
@@ -51,6 +52,7 @@ class Settings:
     max_attempts: int = 4
     rerun_cron: str = "0 * * * *"
     rerun_max_attempts: int = 3
+    retention_days: int = 30
     # YAML-only settings
     game: dict[str, str] = field(default_factory=dict)
     glossary_file: str = ""
@@ -102,9 +104,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ConfigError(f"unknown settings: {', '.join(unknown)}")
-    kinds = dict.fromkeys(
-        ["concurrency", "batch_max_items", "batch_max_chars", "max_attempts", "rerun_max_attempts"], int
-    )
+    kinds = {name: int for name, f in known.items() if f.type in (int, "int")}
     coerced = {k: _coerce(k, v, kinds.get(k, object)) for k, v in values.items()}
     settings = Settings(**coerced)
     if settings.provider not in DEFAULT_MODELS:

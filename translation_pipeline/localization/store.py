@@ -175,5 +175,23 @@ class ProjectStore:
                 ],
             )
 
+    def forget_workbook(self, workbook_key: str) -> int:
+        """Delete a workbook's batch checkpoints (not its memory entries, not the call log)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(batch_checkpoints.delete().where(batch_checkpoints.c.workbook_key == workbook_key))
+        return result.rowcount
+
+    def workbook_usage(self, workbook_key: str) -> tuple[int, int, int]:
+        """(requests, prompt tokens, completion tokens) logged for a workbook."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.sum(llm_calls.c.prompt_tokens), 0),
+                    sa.func.coalesce(sa.func.sum(llm_calls.c.completion_tokens), 0),
+                ).where(llm_calls.c.workbook_key == workbook_key)
+            ).one()
+        return int(row[0]), int(row[1]), int(row[2])
+
     def dispose(self) -> None:
         self.engine.dispose()
