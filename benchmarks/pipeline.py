@@ -1,0 +1,124 @@
+"""End-to-end benchmark: generate a workbook of N strings, translate it through the real CLI on a real
+Dagster instance (SQLite, temp dir), and print the figures. Not part of the test suite.
+
+    .venv/bin/python -m benchmarks.pipeline --rows 1000 10000 100000 [--provider openai --latency-ms 200]
+
+With `--provider openai` a local fake OpenAI server (tests/fake_llm_server.py) answers every request after a
+fixed latency, so the LLM-bound ideal is known: requests / concurrency x latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from benchmarks.generate import write_workbook
+
+STAGES = ["source_workbook", "translation_tasks", "translations", "translated_workbook"]
+
+
+def stage_seconds(home: Path) -> dict[str, float]:
+    """Per-step wall time of the latest run, from the instance's event log."""
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(home)
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_runs(limit=1)[0]
+        starts, ends = {}, {}
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            if event is None or event.step_key is None:
+                continue
+            if event.event_type_value == "STEP_START":
+                starts[event.step_key] = entry.timestamp
+            elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+                ends[event.step_key] = entry.timestamp
+    return {step: ends[step] - starts[step] for step in STAGES if step in starts and step in ends}
+
+
+def bare_openpyxl(path: Path, out: Path) -> float:
+    started = time.perf_counter()
+    load_workbook(path).save(out)
+    return time.perf_counter() - started
+
+
+def run_one(rows: int, args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+    workbook, unique = write_workbook(workdir / f"strings_{rows}.xlsx", rows)
+    data, home = workdir / f"data_{rows}", workdir / f"home_{rows}"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, "TRANSLATION_DATA_DIR": str(data), "DAGSTER_HOME": str(home),
+           "TRANSLATION_PROVIDER": args.provider, "TRANSLATION_CONCURRENCY": str(args.concurrency),
+           "TRANSLATION_BATCH_MAX_ITEMS": str(args.batch)}  # fmt: skip
+    server = None
+    if args.provider == "openai":
+        from tests.fake_llm_server import FakeLLMServer
+
+        server = FakeLLMServer(latency_ms=args.latency_ms).start()
+        env.update(OPENAI_BASE_URL=server.base_url_openai, OPENAI_API_KEY="benchmark")
+    cli = shutil.which("translation-pipeline", path=str(Path(sys.executable).parent))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run([cli, "translate", str(workbook)], env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if done.returncode != 0:
+        raise SystemExit(f"translate failed for {rows} rows:\n{done.stderr}")
+    requests = server.request_count if server else None
+    if server:
+        server.stop()
+    targets = 2  # English, 日本語
+    ideal_requests = targets * math.ceil(unique / args.batch)
+    stages = stage_seconds(home)
+    bare = bare_openpyxl(workbook, workdir / f"bare_{rows}.xlsx")
+    ideal_llm = (requests or ideal_requests) / args.concurrency * args.latency_ms / 1000 if server else None
+    return {
+        "rows": rows,
+        "unique": unique,
+        "requests": requests,
+        "ideal_requests": ideal_requests,
+        "wall_s": wall,
+        "ideal_llm_s": ideal_llm,
+        "stages": stages,
+        "bare_openpyxl_s": bare,
+        "peak_rss_mib": peak_kib / 1024 if peak_kib > before else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--provider", choices=["pseudo", "openai"], default="pseudo")
+    parser.add_argument("--latency-ms", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=40)
+    args = parser.parse_args()
+    header = ("rows", "unique", "requests", "ideal_req", "wall_s", "ideal_llm_s", "ratio", "ingest_s", "split_s",
+              "translate_s", "export_s", "ingest+export/bare", "peak_rss_MiB")  # fmt: skip
+    print(" | ".join(header))
+    with tempfile.TemporaryDirectory(prefix="tp-bench-") as tmp:
+        for rows in args.rows:
+            r = run_one(rows, args, Path(tmp))
+            st = r["stages"]
+            io = st.get("source_workbook", 0) + st.get("translated_workbook", 0)
+            ratio = f"{r['wall_s'] / r['ideal_llm_s']:.2f}" if r["ideal_llm_s"] else "-"
+            cells = [rows, r["unique"], r["requests"] if r["requests"] is not None else "-", r["ideal_requests"],
+                     f"{r['wall_s']:.1f}", f"{r['ideal_llm_s']:.1f}" if r["ideal_llm_s"] else "-", ratio,
+                     *(f"{st.get(s, float('nan')):.1f}" for s in STAGES),
+                     f"{io / r['bare_openpyxl_s']:.2f} ({io:.1f}/{r['bare_openpyxl_s']:.1f})",
+                     f"{r['peak_rss_mib']:.0f}" if r["peak_rss_mib"] else "-"]  # fmt: skip
+            print(" | ".join(str(c) for c in cells), flush=True)
+
+
+if __name__ == "__main__":
+    main()
