@@ -341,3 +341,84 @@ def assert_workbooks_equal_except(input_path: Path, output_path: Path, changed: 
                 assert (new.value, new.data_type) == (text, "s"), where
     before.close()
     after.close()
+
+
+# --- hostile inputs (tests/test_hostile.py) ---------------------------------------------------------------
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_FREE, _END, _FAT, _NONE = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def build_ole2(path: Path, streams: dict[str, bytes]) -> Path:
+    """A minimal OLE2 compound file (CFB v3, 512-byte sectors) holding `streams` in the root storage.
+
+    Streams are padded to 4096 bytes so they live in regular sectors (no mini stream). An old `.xls` holds a
+    `Workbook` stream; an `.xlsx` saved with a password holds `EncryptionInfo` and `EncryptedPackage`.
+    """
+    import struct
+
+    datas = [data.ljust(4096, b"\0") for data in streams.values()]
+    sectors_per_stream = [len(data) // 512 + bool(len(data) % 512) for data in datas]
+    assert 2 + sum(sectors_per_stream) <= 128, "one FAT sector only"
+    fat = [_FAT, _END]  # sector 0: the FAT, sector 1: the directory
+    starts = []
+    for count in sectors_per_stream:
+        starts.append(len(fat))
+        fat.extend(range(len(fat) + 1, len(fat) + count))
+        fat.append(_END)
+    fat.extend([_FREE] * (128 - len(fat)))
+
+    def entry(name: str, kind: int, child: int, right: int, start: int, size: int) -> bytes:
+        encoded = name.encode("utf-16-le") + b"\0\0"
+        return struct.pack(
+            "<64sHBBIII16sIQQIQ", encoded, len(encoded), kind, 1, _NONE, right, child, b"", 0, 0, 0, start, size
+        )
+
+    names = list(streams)
+    directory = [entry("Root Entry", 5, 1 if names else _NONE, _NONE, _END, 0)]
+    for index, (name, data) in enumerate(zip(names, datas, strict=True), start=1):
+        directory.append(
+            entry(name, 2, _NONE, index + 1 if index < len(names) else _NONE, starts[index - 1], len(data))
+        )
+    while len(directory) % 4:
+        directory.append(b"\0" * 64 + struct.pack("<HBBIII", 0, 0, 0, _NONE, _NONE, _NONE) + b"\0" * 48)
+    assert len(directory) == 4, "one directory sector only"
+    # version 3.62, little-endian, 512-byte sectors, 64-byte mini sectors; 1 FAT sector; directory at sector 1
+    fields = (0x3E, 3, 0xFFFE, 9, 6, b"", 0, 1, 1, 0, 4096, _END, 0, _END, 0)
+    header = OLE2_MAGIC + b"\0" * 16 + struct.pack("<HHHHH6sIIIIIIIII", *fields)
+    header += struct.pack("<109I", 0, *([_FREE] * 108))  # DIFAT: the FAT is sector 0
+    padded = [data.ljust(count * 512, b"\0") for data, count in zip(datas, sectors_per_stream, strict=True)]
+    path.write_bytes(header + struct.pack("<128I", *fat) + b"".join(directory) + b"".join(padded))
+    return path
+
+
+def build_table(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
+    """A plain workbook whose sheets hold `rows` from A1 down (None leaves a cell empty)."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+    return path
+
+
+def build_large_workbook(path: Path, megabytes: float, empty_every: int = 500) -> int:
+    """A realistic big string table (write-only, so cheap to make): key, 中文, English, notes, most English
+    cells filled and one in `empty_every` empty. Returns the number of data rows; the file is about
+    `megabytes` MB."""
+    import random
+
+    rng = random.Random(7)
+    han = [chr(code) for code in range(0x4E00, 0x4E00 + 3000)]
+    latin = "abcdefghijklmnopqrstuvwxyz     "
+    rows = int(megabytes * 1e6 / 246)  # measured: about 246 bytes per row once zipped
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Strings")
+    ws.append(["Key", "中文", "English", "Notes"])
+    for number in range(1, rows + 1):
+        english = None if number % empty_every == 0 else "".join(rng.choices(latin, k=120))
+        ws.append([f"str_{number:07d}", "".join(rng.choices(han, k=40)), english, "".join(rng.choices(latin, k=60))])
+    wb.save(path)
+    return rows

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from translation_pipeline.assets.checks import ASSET_CHECKS
 from translation_pipeline.assets.export import translated_workbook
 from translation_pipeline.assets.ingest import source_workbook
 from translation_pipeline.assets.split import translation_tasks
@@ -33,7 +34,7 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
     env = os.environ if environ is None else environ
 
     def pick(var: str, value: object) -> object:
-        if not env.get(var):
+        if not env.get(var) or isinstance(value, float):  # EnvVar has no float form: floats come parsed
             return value
         return dg.EnvVar.int(var) if isinstance(value, int) else dg.EnvVar(var)
 
@@ -50,6 +51,17 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
             batch_max_items=pick("TRANSLATION_BATCH_MAX_ITEMS", settings.batch_max_items),
             batch_max_chars=pick("TRANSLATION_BATCH_MAX_CHARS", settings.batch_max_chars),
             max_attempts=pick("TRANSLATION_MAX_ATTEMPTS", settings.max_attempts),
+            min_batch_items=pick("TRANSLATION_MIN_BATCH_ITEMS", settings.min_batch_items),
+            max_batch_items=pick("TRANSLATION_MAX_BATCH_ITEMS", settings.max_batch_items),
+            request_timeout=pick("TRANSLATION_REQUEST_TIMEOUT", settings.request_timeout),
+            requests_per_minute=pick("TRANSLATION_RPM", settings.requests_per_minute),
+            tokens_per_minute=pick("TRANSLATION_TPM", settings.tokens_per_minute),
+            backoff_base=pick("TRANSLATION_BACKOFF_BASE", settings.backoff_base),
+            openai_base_url=settings.openai_base_url,
+            dashscope_base_url=settings.dashscope_base_url,
+            glossary_file=settings.glossary_file,
+            game=settings.game,
+            prices=settings.prices,
         ),
         "store": ProjectStoreResource(db_url=pick("TRANSLATION_DB_URL", settings.db_url), data_dir=data_dir),
         # step outputs live in the data dir, next to the archive, so any machine that mounts it can resume
@@ -61,6 +73,7 @@ def build_definitions(environ: dict[str, str] | None = None) -> dg.Definitions:
     settings = load_settings(environ)
     return dg.Definitions(
         assets=ASSETS,
+        asset_checks=ASSET_CHECKS,
         jobs=[translate_workbook_job],
         sensors=[workbook_drop_sensor],
         schedules=[

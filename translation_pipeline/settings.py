@@ -27,6 +27,12 @@ ENV_VARS = {
     "TRANSLATION_BATCH_MAX_ITEMS": "batch_max_items",
     "TRANSLATION_BATCH_MAX_CHARS": "batch_max_chars",
     "TRANSLATION_MAX_ATTEMPTS": "max_attempts",
+    "TRANSLATION_MIN_BATCH_ITEMS": "min_batch_items",
+    "TRANSLATION_MAX_BATCH_ITEMS": "max_batch_items",
+    "TRANSLATION_REQUEST_TIMEOUT": "request_timeout",
+    "TRANSLATION_RPM": "requests_per_minute",
+    "TRANSLATION_TPM": "tokens_per_minute",
+    "TRANSLATION_BACKOFF_BASE": "backoff_base",
     "TRANSLATION_RERUN_CRON": "rerun_cron",
     "TRANSLATION_RERUN_MAX_ATTEMPTS": "rerun_max_attempts",
     "TRANSLATION_RETENTION_DAYS": "retention_days",
@@ -50,6 +56,14 @@ class Settings:
     batch_max_items: int = 40
     batch_max_chars: int = 6000
     max_attempts: int = 4
+    min_batch_items: int = 5  # dynamic batch size bounds: shrink to min after trouble, grow to max
+    max_batch_items: int = 40
+    request_timeout: float = 60.0  # seconds per LLM request
+    requests_per_minute: int = 0  # client-side limits, 0 = unlimited
+    tokens_per_minute: int = 0
+    backoff_base: float = 0.5  # seconds before the first transport retry, doubled per retry
+    openai_base_url: str = ""  # empty: the SDK's default or OPENAI_BASE_URL
+    dashscope_base_url: str = ""  # empty: the SDK's default or DASHSCOPE_HTTP_BASE_URL
     rerun_cron: str = "0 * * * *"
     rerun_max_attempts: int = 3
     retention_days: int = 30
@@ -58,6 +72,7 @@ class Settings:
     glossary_file: str = ""
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     language_aliases: dict[str, str] = field(default_factory=dict)
+    max_length_defaults: dict[str, int] = field(default_factory=dict)  # sheet name -> max length
 
     @property
     def model_name(self) -> str:
@@ -72,16 +87,26 @@ class Settings:
         return [t.strip() for t in self.target_languages.split(",") if t.strip()]
 
 
+# settings where 0 is meaningful (unlimited, no wait)
+ZERO_ALLOWED = {"requests_per_minute", "tokens_per_minute", "backoff_base"}
+
+
 def _coerce(name: str, value: Any, kind: type) -> Any:
-    if kind is int:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"setting {name!r} must be an integer, got {value!r}") from None
-        if number < 1:
-            raise ConfigError(f"setting {name!r} must be at least 1, got {number}")
-        return number
-    return value
+    if kind not in (int, float):
+        return value
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        article = "an integer" if kind is int else "a number"
+        raise ConfigError(f"setting {name!r} must be {article}, got {value!r}") from None
+    if name in ZERO_ALLOWED:
+        if number < 0:
+            raise ConfigError(f"setting {name!r} must be 0 or more, got {number}")
+    elif kind is float and number <= 0:
+        raise ConfigError(f"setting {name!r} must be more than 0, got {number}")
+    elif kind is int and number < 1:
+        raise ConfigError(f"setting {name!r} must be at least 1, got {number}")
+    return number
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -104,8 +129,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ConfigError(f"unknown settings: {', '.join(unknown)}")
-    kinds = {name: int for name, f in known.items() if f.type in (int, "int")}
+    kinds = {name: kind for name, f in known.items() for kind in (int, float) if f.type in (kind, kind.__name__)}
     coerced = {k: _coerce(k, v, kinds.get(k, object)) for k, v in values.items()}
+    if "max_length_defaults" in coerced:
+        defaults = coerced["max_length_defaults"]
+        if not isinstance(defaults, dict):
+            raise ConfigError("setting 'max_length_defaults' must map sheet names to lengths")
+        coerced["max_length_defaults"] = {
+            str(sheet): _coerce(f"max_length_defaults.{sheet}", length, int) for sheet, length in defaults.items()
+        }
     settings = Settings(**coerced)
     if settings.provider not in DEFAULT_MODELS:
         raise ConfigError(f"TRANSLATION_PROVIDER must be one of pseudo, openai, qwen; got {settings.provider!r}")

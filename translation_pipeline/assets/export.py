@@ -7,10 +7,23 @@ import pandas as pd
 
 from translation_pipeline.localization.archive import find_archived
 from translation_pipeline.localization.export import CellFill, export_workbook
-from translation_pipeline.localization.qa import cell_outcomes, findings, write_report
+from translation_pipeline.localization.glossary import Glossary, GlossaryError, load_glossary
+from translation_pipeline.localization.qa import cell_outcomes, findings, summarize, write_report
 from translation_pipeline.localization.tasks import TaskPlan
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
+from translation_pipeline.settings import load_settings
+
+
+def _glossary(context: dg.AssetExecutionContext, glossary_file: str) -> Glossary | None:
+    """The configured glossary; a broken one is logged and only skips the glossary rule."""
+    if not glossary_file:
+        return None
+    try:
+        return load_glossary(Path(glossary_file))
+    except GlossaryError as error:
+        context.log.warning(f"QA without glossary: {error}")
+        return None
 
 
 @dg.asset(partitions_def=workbooks, group_name="localization", kinds={"excel"})
@@ -20,8 +33,9 @@ def translated_workbook(
     translations: pd.DataFrame,
     data_dir: DataDirResource,
 ) -> dg.Output[dict]:
-    """Writes every translated cell; fails after writing when some cells could not be translated,
-    so the partition shows as failed and the rerun schedule picks it up."""
+    """Writes every translated cell and the QA report (findings warn, never block a cell); fails after
+    writing when some cells could not be translated, so the partition shows as failed and the rerun
+    schedule picks it up."""
     archived = find_archived(data_dir.archive, context.partition_key)
     outcomes = cell_outcomes(translation_tasks.assignments, translation_tasks.tasks, translations)
     done = outcomes[outcomes["status"] == "translated"]
@@ -29,9 +43,16 @@ def translated_workbook(
     folder = data_dir.outbox / context.partition_key
     output = folder / archived.output_name
     summary = export_workbook(Path(archived.path), output, fills)
-    issues = findings(outcomes, {(sheet, cell): reason for sheet, cell, reason in summary.skipped})
+    settings = load_settings()  # YAML-only QA settings: max length defaults, glossary file
+    issues = findings(
+        outcomes,
+        {(sheet, cell): reason for sheet, cell, reason in summary.skipped},
+        max_length_defaults=settings.max_length_defaults,
+        glossary=_glossary(context, settings.glossary_file),
+    )
+    qa_summary = summarize(outcomes, issues)
     report = folder / f"{Path(archived.original_name).stem}.qa.xlsx"
-    write_report(report, outcomes, issues)
+    write_report(report, outcomes, issues, qa_summary)
     failed = int((outcomes["status"] != "translated").sum())
     metadata = {
         "output_path": dg.MetadataValue.path(str(output)),
@@ -41,7 +62,11 @@ def translated_workbook(
         "cells_failed": failed,
         "cells_not_written": len(summary.skipped),
         "qa_findings": len(issues),
-        "qa_findings_by_rule": dg.MetadataValue.json(issues.groupby("rule").size().astype(int).to_dict()),
+        "qa_findings_by_rule": dg.MetadataValue.json(
+            {rule: int(count) for rule, count in issues.groupby("rule").size().items()}
+        ),
+        "qa_summary": dg.MetadataValue.md(qa_summary.to_markdown(index=False)),
+        "cells_cleaned": summary.cleaned,
         "preview": dg.MetadataValue.md(
             done[["sheet", "cell", "language", "source", "text"]].head(10).to_markdown(index=False)
         ),

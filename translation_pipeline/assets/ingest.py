@@ -28,9 +28,9 @@ def source_workbook(
         )
     except (WorkbookError, ArchiveError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
-    for layout in parsed.sheets:
-        for warning in layout.warnings:
-            context.log.warning(f"{archived.original_name}: {warning}")
+    warnings = [warning for layout in parsed.sheets for warning in layout.warnings]
+    for warning in warnings:
+        context.log.warning(f"{archived.original_name}: {warning}")
     cells = CellSchema.validate(parsed.cells)
     to_translate = int(((~cells["target_filled"]) & (cells["source_kind"] == "text")).sum())
     sheets = {
@@ -57,6 +57,7 @@ def source_workbook(
             "cells": len(cells),
             "cells_to_translate": to_translate,
             "cells_already_filled": int(cells["target_filled"].sum()),
+            "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings) or "none"),
             "preview": dg.MetadataValue.md(cells.head(10).to_markdown(index=False)),
         },
     )

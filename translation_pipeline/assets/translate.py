@@ -6,19 +6,23 @@ import dagster as dg
 import pandas as pd
 
 from translation_pipeline.localization.contract import ProviderReply, RequestBatch
-from translation_pipeline.localization.engine import Engine, ProviderStopped
+from translation_pipeline.localization.engine import Engine, ProviderStopped, RequestRecord
+from translation_pipeline.localization.glossary import GlossaryError
 from translation_pipeline.localization.prompt import PROMPT_VERSION
+from translation_pipeline.localization.providers.base import ProviderError
 from translation_pipeline.localization.schemas import TranslationSchema
 from translation_pipeline.localization.store import MemoryScope
 from translation_pipeline.localization.tasks import TaskPlan, request_batches
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
+from translation_pipeline.settings import ConfigError
 
 PROGRESS_EVERY_SECONDS = 5.0
 
 
-@dg.asset(partitions_def=workbooks, group_name="localization", kinds={"python"})
+# pool "llm": a Dagster concurrency pool bounds how many LLM steps run at once across runs
+@dg.asset(partitions_def=workbooks, group_name="localization", kinds={"python"}, pool="llm")
 def translations(
     context: dg.AssetExecutionContext,
     translation_tasks: TaskPlan,
@@ -28,39 +32,43 @@ def translations(
     """A translation or a failure reason per task. Stored answers are reused, never requested again."""
     tasks = translation_tasks.tasks
     project_store = store.get_store()
-    provider = translation.build_provider()
+    try:
+        provider = translation.build_provider()
+        fallback = translation.build_fallback()
+        prices = translation.price_table()
+    except (ProviderError, ConfigError, GlossaryError) as error:
+        raise dg.Failure(description=f"cannot set up the translation provider: {error}", allow_retries=False) from None
     key = context.partition_key
+    models = [provider.model] + ([fallback.model] if fallback and fallback.model != provider.model else [])
 
-    def scope(source: str, target: str) -> MemoryScope:
-        return MemoryScope(source, target, provider.model, PROMPT_VERSION)
+    def scope(source: str, target: str, model: str) -> MemoryScope:
+        return MemoryScope(source, target, model, PROMPT_VERSION)
 
-    # 1. what an earlier run or another workbook already paid for
+    # 1. what an earlier run or another workbook already paid for (the fallback's answers too)
     reused: dict[str, str] = {}
     for (source, target), group in tasks.groupby(["source_language", "target_language"]):
-        stored = project_store.lookup(scope(source, target), group["source_text"].tolist())
-        reused.update(
-            {
-                tid: stored[text]
-                for tid, text in zip(group["task_id"], group["source_text"], strict=True)
-                if text in stored
-            }
-        )
+        for model in models:
+            wanted = group[~group["task_id"].isin(reused)]
+            stored = project_store.lookup(scope(source, target, model), wanted["source_text"].tolist())
+            for tid, text in zip(wanted["task_id"], wanted["source_text"], strict=True):
+                if text in stored:
+                    reused[tid] = stored[text]
     pending = tasks[~tasks["task_id"].isin(reused)]
     source_of = dict(zip(tasks["task_id"], tasks["source_text"], strict=True))
     context.log.info(f"{len(tasks)} tasks: {len(reused)} from the store, {len(pending)} to request")
 
     # 2. the rest, each answer checkpointed the moment it arrives
-    def checkpoint(batch: RequestBatch, answers: dict[str, str], reply: ProviderReply, latency: float) -> None:
+    def checkpoint(batch: RequestBatch, answers: dict[str, str], reply: ProviderReply, record: RequestRecord) -> None:
         project_store.record_batch(
             key,
             batch.batch_id,
-            scope(batch.source_language, batch.target_language),
+            scope(batch.source_language, batch.target_language, record.model),
             {source_of[tid]: text for tid, text in answers.items()},
-            provider=provider.name,
+            provider=record.provider,
             items=len(batch.items),
             prompt_tokens=reply.usage.prompt_tokens,
             completion_tokens=reply.usage.completion_tokens,
-            latency_ms=round(latency * 1000),
+            latency_ms=round(record.latency * 1000),
         )
 
     started = time.monotonic()
@@ -78,8 +86,14 @@ def translations(
         provider,
         concurrency=translation.concurrency,
         max_attempts=translation.max_attempts,
+        backoff_base=translation.backoff_base,
         on_answer=checkpoint,
         on_progress=progress,
+        fallback=fallback,
+        limiter=translation.build_limiter(),
+        prices=prices,
+        sizer=translation.build_sizer(),
+        max_chars=translation.batch_max_chars,
     )
     try:
         result = engine.run(request_batches(pending))
@@ -92,19 +106,25 @@ def translations(
             rows.append((task_id, "translated", reused[task_id], "", 0, "store"))
         elif task_id in result.translations:
             attempts = result.attempts.get(task_id, 1)
-            rows.append((task_id, "translated", result.translations[task_id], "", attempts, provider.model))
+            rows.append((task_id, "translated", result.translations[task_id], "", attempts, result.models[task_id]))
         else:
             reason = result.failures.get(task_id, "no answer")
             rows.append((task_id, "failed", None, reason, result.attempts.get(task_id, 0), provider.model))
+    columns = ["task_id", "status", "text", "error", "attempts", "origin"]
     table = TranslationSchema.validate(
-        pd.DataFrame.from_records(rows, columns=["task_id", "status", "text", "error", "attempts", "origin"])
+        pd.DataFrame.from_records(rows, columns=columns).astype(
+            {"task_id": str, "status": str, "text": str, "error": str, "attempts": "int64", "origin": str}
+        )
     )
     stats = result.stats
+    cost = stats.cost_usd
+    busiest = sorted(stats.per_batch().items(), key=lambda kv: -int(kv[1]["requests"] or 0))[:10]
     return dg.Output(
         table,
         metadata={
             "provider": provider.name,
             "model": provider.model,
+            "fallback": f"{fallback.name} ({fallback.model})" if fallback else "none",
             "prompt_version": PROMPT_VERSION,
             "tasks": len(tasks),
             "reused_from_store": len(reused),
@@ -112,8 +132,19 @@ def translations(
             "requests": stats.requests,
             "transport_retries": stats.transport_retries,
             "resent_items": stats.resent_items,
+            "fallback_batches": stats.fallback_batches,
+            "answered_by": dg.MetadataValue.json(dict(stats.answered_by)),
             "prompt_tokens": stats.usage.prompt_tokens,
             "completion_tokens": stats.usage.completion_tokens,
+            "cost_usd": round(cost, 6) if cost is not None else "unknown price",
+            "requests_by_batch": dg.MetadataValue.md(
+                "| batch | requests | tokens | cost (USD) |\n|---|---|---|---|\n"
+                + "".join(
+                    f"| {batch_id} | {row['requests']} | {row['prompt_tokens']}+{row['completion_tokens']} | "
+                    f"{'unknown' if row['cost_usd'] is None else round(float(row['cost_usd']), 6)} |\n"
+                    for batch_id, row in busiest
+                )
+            ),
             "failed": len(result.failures),
             "seconds": round(time.monotonic() - started, 2),
         },

@@ -3,10 +3,15 @@
 - Transport failures that may pass (429, 5xx, timeouts) are retried with exponential backoff and jitter,
   never sooner than the server's Retry-After. Other failures stop the whole run at once (a bad key must
   not cost one failed request per batch).
+- When the primary provider used up its transport retries for a batch, the optional fallback provider
+  gets the batch (with retries of its own). Every answer records which provider and model made it.
 - Items that fail validation are re-sent in halved batches down to one item, up to `max_attempts`
   sends per item; then they are recorded as failed with the reason.
 - Every validated answer is handed to `on_answer` as soon as its reply arrives (the checkpoint), before
   any other request is awaited, so nothing answered is lost when the process dies.
+- Every request is recorded (provider, model, tokens, latency, cost) and waits for the optional rate
+  limiter first. With a `BatchSizer`, the engine cuts the pending items of each language pair into
+  batches itself, as large as the sizer says at that moment.
 """
 
 from __future__ import annotations
@@ -14,17 +19,43 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from translation_pipeline.localization.contract import ProviderReply, RequestBatch, Usage, parse_reply
+from translation_pipeline.localization.contract import (
+    BatchItem,
+    ProviderReply,
+    ReplyCheck,
+    RequestBatch,
+    Usage,
+    parse_reply,
+)
+from translation_pipeline.localization.pricing import PriceTable
 from translation_pipeline.localization.providers.base import ProviderError, TranslationProvider
+from translation_pipeline.localization.ratelimit import RateLimiter, estimate_tokens
 
-AnswerCallback = Callable[[RequestBatch, dict[str, str], ProviderReply, float], None]
+# validation failures that say the batch as a whole went wrong (as opposed to one bad item)
+STRUCTURAL_FAILURES = ("reply cut off", "reply is not the expected JSON", "missing from the reply",
+                       "answered more than once")  # fmt: skip
 
 
 class ProviderStopped(RuntimeError):
     """A non-retryable provider error: the run stops; answers already checkpointed are kept."""
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request sent: who answered, how it went, what it used and cost (None = model without price)."""
+
+    batch_id: str
+    provider: str
+    model: str
+    items: int
+    outcome: str  # "answered", "rejected" (no item passed validation) or the transport error
+    latency: float
+    usage: Usage
+    cost_usd: float | None
 
 
 @dataclass
@@ -32,7 +63,31 @@ class EngineStats:
     requests: int = 0
     transport_retries: int = 0
     resent_items: int = 0
+    fallback_batches: int = 0  # batches the fallback provider was asked for
     usage: Usage = field(default_factory=Usage)
+    records: list[RequestRecord] = field(default_factory=list)
+    answered_by: Counter[str] = field(default_factory=Counter)  # provider -> items it answered
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Total cost, or None when some request used a model without a price."""
+        costs = [r.cost_usd for r in self.records]
+        return None if None in costs else sum(c for c in costs if c is not None)
+
+    def per_batch(self) -> dict[str, dict[str, float | int | None]]:
+        """Requests, tokens and cost per planned batch (re-sent halves count for the batch they came from)."""
+        totals: dict[str, dict[str, float | int | None]] = {}
+        for record in self.records:
+            entry = totals.setdefault(
+                record.batch_id.split(".")[0],
+                {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0},
+            )
+            entry["requests"] += 1  # type: ignore[operator]
+            entry["prompt_tokens"] += record.usage.prompt_tokens  # type: ignore[operator]
+            entry["completion_tokens"] += record.usage.completion_tokens  # type: ignore[operator]
+            cost = entry["cost_usd"]
+            entry["cost_usd"] = None if cost is None or record.cost_usd is None else cost + record.cost_usd
+        return totals
 
 
 @dataclass
@@ -41,6 +96,36 @@ class EngineResult:
     failures: dict[str, str]
     attempts: dict[str, int]
     stats: EngineStats
+    models: dict[str, str] = field(default_factory=dict)  # item id -> model that made its translation
+
+
+AnswerCallback = Callable[[RequestBatch, dict[str, str], ProviderReply, RequestRecord], None]
+
+
+@dataclass
+class BatchSizer:
+    """Items per request, adapted to how requests go: additive growth while replies are fast and clean,
+    halving after a slow request (a timeout is one), a cut-off reply or a misaligned one (ids missing,
+    doubled, or no JSON). Always within [min_items, max_items]; starts at `start` (default max_items)."""
+
+    min_items: int
+    max_items: int
+    start: int | None = None
+    fast_seconds: float = 10.0
+    slow_seconds: float = 30.0
+    size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_items <= self.max_items:
+            raise ValueError(f"batch size bounds must satisfy 1 <= min <= max, got {self.min_items}..{self.max_items}")
+        self.size = min(self.max_items, max(self.min_items, self.start or self.max_items))
+
+    def observe(self, seconds: float, *, clean: bool, misaligned: bool) -> None:
+        """Account for one request: its latency, whether every item passed, whether the batch went wrong."""
+        if misaligned or seconds > self.slow_seconds:
+            self.size = max(self.min_items, self.size // 2)
+        elif clean and seconds <= self.fast_seconds:
+            self.size = min(self.max_items, self.size + max(1, self.size // 4))
 
 
 @dataclass
@@ -52,6 +137,11 @@ class Engine:
     backoff_cap: float = 30.0
     on_answer: AnswerCallback | None = None
     on_progress: Callable[[int, int], None] | None = None
+    fallback: TranslationProvider | None = None
+    limiter: RateLimiter | None = None
+    prices: PriceTable = field(default_factory=PriceTable.from_settings)
+    sizer: BatchSizer | None = None
+    max_chars: int = 6000  # source characters per batch when the engine cuts batches (with a sizer)
     _stats: EngineStats = field(default_factory=EngineStats, init=False)
 
     def run(self, batches: list[RequestBatch]) -> EngineResult:
@@ -60,6 +150,7 @@ class Engine:
     async def run_async(self, batches: list[RequestBatch]) -> EngineResult:
         self._stats = EngineStats()
         self._translations: dict[str, str] = {}
+        self._models: dict[str, str] = {}
         self._failures: dict[str, str] = {}
         self._attempts: dict[str, int] = {}
         self._total = sum(len(b.items) for b in batches)
@@ -67,38 +158,80 @@ class Engine:
         self._stopped: ProviderStopped | None = None
         try:
             async with asyncio.TaskGroup() as group:
-                for batch in batches:
-                    group.create_task(self._run(batch, 1))
+                if self.sizer is None:
+                    for batch in batches:
+                        group.create_task(self._run(batch, 1))
+                else:
+                    self._queue = _PendingItems(batches)
+                    for _ in range(min(self.concurrency, len(batches))):
+                        group.create_task(self._worker())
         except* ProviderStopped as stopped:
             raise stopped.exceptions[0] from None
         finally:
             await self.provider.aclose()
-        return EngineResult(self._translations, self._failures, self._attempts, self._stats)
+            if self.fallback:
+                await self.fallback.aclose()
+        return EngineResult(self._translations, self._failures, self._attempts, self._stats, self._models)
+
+    async def _worker(self) -> None:
+        assert self.sizer is not None
+        while batch := self._queue.next_batch(self.sizer.size, self.max_chars):
+            await self._run(batch, 1)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         computed = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
         return max(computed * (0.5 + random.random() / 2), retry_after or 0.0)
 
-    async def _send(self, batch: RequestBatch) -> tuple[ProviderReply, float] | ProviderError:
+    def _record(
+        self, provider: TranslationProvider, batch: RequestBatch, outcome: str, latency: float, usage: Usage
+    ) -> RequestRecord:
+        cost = self.prices.cost_usd(provider.model, usage.prompt_tokens, usage.completion_tokens)
+        if cost is None and not (usage.prompt_tokens or usage.completion_tokens):
+            cost = 0.0  # nothing used, nothing billed, whatever the price
+        record = RequestRecord(batch.batch_id, provider.name, provider.model, len(batch.items), outcome, latency,
+                               usage, cost)  # fmt: skip
+        self._stats.records.append(record)
+        self._stats.usage.add(usage)
+        return record
+
+    async def _send_with(
+        self, provider: TranslationProvider, batch: RequestBatch
+    ) -> tuple[ProviderReply, RequestRecord] | ProviderError:
         """One batch with transport retries; the last error when they are used up."""
         for attempt in range(1, self.max_attempts + 1):
             async with self._semaphore:
                 if self._stopped:  # another request already hit a non-retryable error
                     raise self._stopped
+                if self.limiter:
+                    await self.limiter.acquire(estimate_tokens(batch))
                 self._stats.requests += 1
                 started = time.perf_counter()
                 try:
-                    reply = await self.provider.translate(batch)
-                    return reply, time.perf_counter() - started
+                    reply = await provider.translate(batch)
+                    return reply, self._record(provider, batch, "answered", time.perf_counter() - started, reply.usage)
                 except ProviderError as error:
+                    latency = time.perf_counter() - started
+                    self._record(provider, batch, str(error), latency, Usage())
                     if not error.retryable:
-                        self._stopped = ProviderStopped(f"{self.provider.name}: {error}")
+                        self._stopped = ProviderStopped(f"{provider.name}: {error}")
                         raise self._stopped from error
+                    if self.sizer:
+                        self.sizer.observe(latency, clean=False, misaligned=False)
                     last = error
             if attempt < self.max_attempts:
                 self._stats.transport_retries += 1
                 await asyncio.sleep(self._delay(attempt, last.retry_after))
         return last
+
+    async def _send(self, batch: RequestBatch) -> tuple[ProviderReply, RequestRecord] | ProviderError:
+        sent = await self._send_with(self.provider, batch)
+        if isinstance(sent, ProviderError) and self.fallback:
+            self._stats.fallback_batches += 1
+            fallback = await self._send_with(self.fallback, batch)
+            if isinstance(fallback, ProviderError):
+                return ProviderError(f"{sent}; fallback {self.fallback.name}: {fallback}", retryable=True)
+            return fallback
+        return sent
 
     def _fail(self, batch: RequestBatch, reason: str) -> None:
         for item in batch.items:
@@ -109,6 +242,14 @@ class Engine:
         if self.on_progress:
             self.on_progress(len(self._translations) + len(self._failures), self._total)
 
+    def _observe(self, record: RequestRecord, check: ReplyCheck) -> None:
+        if self.sizer is None:
+            return
+        misaligned = bool(check.ignored_ids) or any(
+            reason.startswith(STRUCTURAL_FAILURES) for reason in check.failures.values()
+        )
+        self.sizer.observe(record.latency, clean=not check.failures, misaligned=misaligned)
+
     async def _run(self, batch: RequestBatch, attempt: int) -> None:
         for item in batch.items:
             self._attempts[item.id] = attempt
@@ -116,13 +257,15 @@ class Engine:
         if isinstance(sent, ProviderError):
             self._fail(batch, f"request failed after {self.max_attempts} tries: {sent}")
             return
-        reply, latency = sent
-        self._stats.usage.add(reply.usage)
+        reply, record = sent
         check = parse_reply(batch, reply)
+        self._observe(record, check)
         if check.translations:
             if self.on_answer:
-                self.on_answer(batch, check.translations, reply, latency)
+                self.on_answer(batch, check.translations, reply, record)
             self._translations.update(check.translations)
+            self._models.update(dict.fromkeys(check.translations, record.model))
+            self._stats.answered_by[record.provider] += len(check.translations)
             self._progress()
         if not check.failures:
             return
@@ -142,3 +285,30 @@ class Engine:
                 for n, piece in enumerate(pieces, start=1)
             )
         )
+
+
+class _PendingItems:
+    """The items of the planned batches, per language pair in plan order, cut into batches on demand.
+    A cut batch is named after the planned batch of its first item plus a sequence number."""
+
+    def __init__(self, batches: list[RequestBatch]) -> None:
+        self._pairs: dict[tuple[str, str], deque[tuple[str, BatchItem]]] = {}
+        for batch in batches:
+            queue = self._pairs.setdefault((batch.source_language, batch.target_language), deque())
+            queue.extend((batch.batch_id, item) for item in batch.items)
+        self._count = 0
+
+    def next_batch(self, max_items: int, max_chars: int) -> RequestBatch | None:
+        for (source, target), queue in self._pairs.items():
+            if not queue:
+                continue
+            origin = queue[0][0]
+            items: list[BatchItem] = []
+            chars = 0
+            while queue and len(items) < max_items and (not items or chars + len(queue[0][1].text) <= max_chars):
+                item = queue.popleft()[1]
+                items.append(item)
+                chars += len(item.text)
+            self._count += 1
+            return RequestBatch(f"{origin}-{self._count}", source, target, tuple(items))
+        return None

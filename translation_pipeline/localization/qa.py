@@ -1,19 +1,65 @@
-"""QA report: one row per target cell the run was asked to fill, with its outcome and rule findings.
+"""QA of a translated workbook: one finding per (cell, rule) problem, a summary per sheet and language, and the
+reviewer's report (.xlsx with sheets `summary`, `findings` and `cells`).
 
-Findings warn; they never block export of the good cells.
+Rules (the `rule` column):
+- `translation`: the cell could not be translated (status `failed`);
+- `export`: translated but not written into the workbook (status `not written`);
+- `placeholders`: placeholders or tags of the source lost or invented;
+- `max_length`: longer than the cell's limit: the task's max length (the smallest max length among the rows
+  sharing the source text, which is what the model was asked to respect), else the sheet default from the
+  `max_length_defaults` setting;
+- `glossary`: the source holds a glossary term whose target term (case-insensitive) is not in the translation;
+- `untranslated`: equal to the source, or still holding letters of the source's script that the target
+  language does not use (Han left in an English text; a Japanese target may keep Han, so it is not checked);
+- `whitespace`: leading or trailing whitespace differs from the source;
+- `line_breaks`: the number of line breaks (real newlines, or literal `\\n`) differs from the source;
+- `formula_like`: starts with `=`, `+`, `-` or `@` although the source does not (written as text anyway);
+- `control_characters`: holds control characters Excel rejects (removed on export).
+
+Every finding but `translation` and `export` is a warning: it never blocks export of the cell.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from translation_pipeline.localization.glossary import Glossary
 from translation_pipeline.localization.placeholders import placeholder_problems
 
 REPORT_COLUMNS = [
     "sheet", "cell", "key", "language", "source", "translation", "status", "rule", "detail",
 ]  # fmt: skip
+RULES = (
+    "translation", "export", "placeholders", "max_length", "glossary", "untranslated", "whitespace",
+    "line_breaks", "formula_like", "control_characters",
+)  # fmt: skip
+SUMMARY_COLUMNS = ["sheet", "language", "to_fill", "filled", "failed", "not_written", "coverage", *RULES]
+
+# scripts a language's text is written in; languages not listed use Latin
+LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
+    "zh-CN": frozenset({"Han"}),
+    "zh-TW": frozenset({"Han"}),
+    "ja": frozenset({"Han", "Kana"}),
+    "ko": frozenset({"Hangul", "Han"}),
+    "ru": frozenset({"Cyrillic"}),
+    "th": frozenset({"Thai"}),
+    "ar": frozenset({"Arabic"}),
+}
+SCRIPT_PATTERNS = {
+    "Han": r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]",
+    "Kana": r"[\u3040-\u30ff\u31f0-\u31ff]",
+    "Hangul": r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]",
+    "Cyrillic": r"[\u0400-\u04ff]",
+    "Thai": r"[\u0e00-\u0e7f]",
+    "Arabic": r"[\u0600-\u06ff]",
+}
+LATIN = frozenset({"Latin"})
+LETTER = r"[^\W\d_]"
+FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def cell_outcomes(assignments: pd.DataFrame, tasks: pd.DataFrame, translations: pd.DataFrame) -> pd.DataFrame:
@@ -22,33 +68,190 @@ def cell_outcomes(assignments: pd.DataFrame, tasks: pd.DataFrame, translations: 
     return merged.rename(columns={"target_cell": "cell", "target_language": "language", "source_text": "source"})
 
 
-def findings(outcomes: pd.DataFrame, not_written: dict[tuple[str, str], str]) -> pd.DataFrame:
-    """QA findings, a row each: failed cells, cells not written, lost placeholders, over-long text."""
-    rows: list[tuple] = []
-    for row in outcomes.itertuples(index=False):
-        base = (row.sheet, row.cell, row.key, row.language, row.source)
-        if row.status != "translated":
-            rows.append((*base, None, "failed", "translation", row.error))
-            continue
-        if (row.sheet, row.cell) in not_written:
-            rows.append((*base, row.text, "not written", "export", not_written[(row.sheet, row.cell)]))
-        if problem := placeholder_problems(row.source, row.text):
-            rows.append((*base, row.text, "warning", "placeholders", problem))
-        if not pd.isna(row.max_length) and len(row.text) > int(row.max_length):
-            detail = f"{len(row.text)} characters, max {int(row.max_length)}"
-            rows.append((*base, row.text, "warning", "max_length", detail))
-        if row.text.strip() == row.source.strip():
-            rows.append((*base, row.text, "warning", "untranslated", "translation equals the source"))
-    return pd.DataFrame.from_records(rows, columns=REPORT_COLUMNS)
+def _rows(frame: pd.DataFrame, rule: str, detail: pd.Series | str, status: str = "warning") -> pd.DataFrame:
+    """Findings of `rule` for the cells of `frame` (its index is kept, to order findings by cell)."""
+    rows = frame[["sheet", "cell", "key", "language", "source"]].copy()
+    rows["translation"] = frame.get("text")
+    rows["status"] = status
+    rows["rule"] = rule
+    rows["detail"] = detail
+    return rows
 
 
-def write_report(path: Path, outcomes: pd.DataFrame, issues: pd.DataFrame) -> None:
-    """An .xlsx a reviewer can filter: `findings` (problems only) and `cells` (every filled cell)."""
+def _script_leftovers(done: pd.DataFrame) -> pd.DataFrame:
+    """Translations still holding letters of a source script that the target language does not use."""
+    found: list[pd.DataFrame] = []
+    for (source_language, language), group in done.groupby(["source_language", "language"], sort=False):
+        foreign = LANGUAGE_SCRIPTS.get(source_language, LATIN) - LANGUAGE_SCRIPTS.get(language, LATIN) - LATIN
+        for script in sorted(foreign):
+            count = group["text"].str.count(SCRIPT_PATTERNS[script])
+            hit = group[count > 0]
+            if len(hit):
+                letters = hit["text"].str.count(LETTER)
+                detail = count[count > 0].astype(str) + f" {script} characters left (of " + letters.astype(str) + ")"
+                found.append(_rows(hit, "untranslated", "still in the source script: " + detail))
+    return pd.concat(found) if found else _rows(done.iloc[:0], "untranslated", "")
+
+
+def _glossary_misses(done: pd.DataFrame, glossary: Glossary) -> pd.DataFrame:
+    found: list[pd.DataFrame] = []
+    lowered = done["text"].str.lower()
+    for language in done["language"].unique():
+        in_language = done["language"] == language
+        for term in glossary.terms(language):
+            missed = in_language & done["source"].str.contains(term.source, regex=False)
+            missed &= ~lowered.str.contains(term.target.lower(), regex=False)
+            if missed.any():
+                found.append(_rows(done[missed], "glossary", f"source has {term.source!r}: use {term.target!r}"))
+    return pd.concat(found) if found else _rows(done.iloc[:0], "glossary", "")
+
+
+def _edges(text: str) -> tuple[str, str]:
+    """Leading and trailing whitespace of `text`."""
+    stripped = text.strip()
+    if not stripped:
+        return text, ""
+    head = text[: len(text) - len(text.lstrip())]
+    return head, text[len(head) + len(stripped) :]
+
+
+def _whitespace_changes(done: pd.DataFrame) -> pd.DataFrame:
+    lead, trail = r"^(\s*)", r"(\s*)$"
+    source, text = done["source"], done["text"]
+    changed = (source.str.extract(lead, expand=False) != text.str.extract(lead, expand=False)) | (
+        source.str.extract(trail, expand=False) != text.str.extract(trail, expand=False)
+    )
+    details = []
+    for before, after in zip(source[changed], text[changed], strict=True):
+        pairs = zip(("leading", "trailing"), _edges(before), _edges(after), strict=True)
+        details.append("; ".join(f"{edge} whitespace {a!r} became {b!r}" for edge, a, b in pairs if a != b))
+    return _rows(done[changed], "whitespace", pd.Series(details, index=done.index[changed], dtype=object))
+
+
+def _line_break_changes(done: pd.DataFrame) -> pd.DataFrame:
+    found = []
+    for kind, pattern in (("line breaks", "\n"), ("literal \\n", r"\\n")):
+        expected, actual = done["source"].str.count(pattern), done["text"].str.count(pattern)
+        differs = expected != actual
+        counts = expected[differs].astype(str) + " in the source, " + actual[differs].astype(str)
+        found.append(_rows(done[differs], "line_breaks", f"{kind}: " + counts + " in the translation"))
+    return pd.concat(found)
+
+
+def _control_characters(done: pd.DataFrame) -> pd.DataFrame:
+    hit = done[done["text"].str.contains(ILLEGAL_CHARACTERS_RE)]
+    details = [
+        "removed " + ", ".join(sorted({f"U+{ord(c):04X}" for c in ILLEGAL_CHARACTERS_RE.findall(text)}))
+        for text in hit["text"]
+    ]
+    return _rows(hit, "control_characters", pd.Series(details, index=hit.index, dtype=object))
+
+
+def findings(
+    outcomes: pd.DataFrame,
+    not_written: Mapping[tuple[str, str], str],
+    *,
+    max_length_defaults: Mapping[str, int] | None = None,
+    glossary: Glossary | None = None,
+) -> pd.DataFrame:
+    """QA findings, a row each (REPORT_COLUMNS), ordered by cell, then rule."""
+    failed = outcomes[outcomes["status"] != "translated"]
+    done = outcomes[outcomes["status"] == "translated"]
+    source, text = done["source"], done["text"]
+    parts = [_rows(failed.drop(columns="text"), "translation", failed["error"], status="failed")]
+
+    reasons = pd.Series([not_written.get(k) for k in zip(done["sheet"], done["cell"], strict=True)], index=done.index)
+    skipped = reasons.notna()
+    parts.append(_rows(done[skipped], "export", reasons[skipped], status="not written"))
+
+    problems = pd.Series([placeholder_problems(s, t) for s, t in zip(source, text, strict=True)], index=done.index)
+    parts.append(_rows(done[problems.notna()], "placeholders", problems[problems.notna()]))
+
+    defaults = pd.Series(done["sheet"].map(dict(max_length_defaults or {})), dtype="Float64")
+    limit = done["max_length"].astype("Float64").fillna(defaults)
+    length = text.str.len()
+    over = (length > limit).fillna(False).astype(bool)
+    detail = length[over].astype(str) + " characters, max " + limit[over].astype("Int64").astype(str)
+    parts.append(_rows(done[over], "max_length", detail))
+
+    if glossary is not None:
+        parts.append(_glossary_misses(done, glossary))
+
+    same = (text.str.strip() == source.str.strip()) & source.str.contains(LETTER)
+    parts.append(_rows(done[same], "untranslated", "translation equals the source"))
+    parts.append(_script_leftovers(done[~same]))
+    parts.append(_whitespace_changes(done))
+    parts.append(_line_break_changes(done))
+
+    first = text.str[:1]
+    formula = first.isin(FORMULA_STARTS) & (source.str[:1] != first)
+    parts.append(_rows(done[formula], "formula_like", "starts with " + first[formula] + ": written as text"))
+    parts.append(_control_characters(done))
+
+    result = pd.concat([part for part in parts if len(part)] or parts[:1])
+    order = result["rule"].map({rule: i for i, rule in enumerate(RULES)})
+    result = result.assign(_cell=result.index, _rule=order).sort_values(["_cell", "_rule"], kind="stable")
+    return result[REPORT_COLUMNS].reset_index(drop=True)
+
+
+def summarize(outcomes: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
+    """Per sheet and language: cells to fill, filled, failed, not written, coverage, findings by rule."""
+    keys = ["sheet", "language"]
+    cells = outcomes.assign(
+        failed=outcomes["status"] != "translated",
+        not_written=outcomes.set_index(["sheet", "cell"]).index.isin(
+            issues.loc[issues["rule"] == "export"].set_index(["sheet", "cell"]).index
+        ),
+    )
+    table = cells.groupby(keys, sort=False).agg(
+        to_fill=("cell", "size"), failed=("failed", "sum"), not_written=("not_written", "sum")
+    )
+    table["filled"] = table["to_fill"] - table["failed"] - table["not_written"]
+    table["coverage"] = (table["filled"] / table["to_fill"]).round(4)
+    counts = issues.groupby([*keys, "rule"]).size().unstack("rule") if len(issues) else pd.DataFrame(index=table.index)
+    table = table.join(counts.reindex(columns=list(RULES)), how="left").fillna(0)
+    table = table.reset_index()
+    for column in ("to_fill", "filled", "failed", "not_written", *RULES):
+        table[column] = table[column].astype("int64")
+    return table[SUMMARY_COLUMNS]
+
+
+def _visible_controls(value: object) -> object:
+    """Text made safe for a cell: control characters Excel rejects shown as `\\x07`."""
+    if not isinstance(value, str):
+        return value
+    return ILLEGAL_CHARACTERS_RE.sub(lambda match: f"\\x{ord(match.group()):02x}", value)
+
+
+def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
+    safe = frame.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(_visible_controls)
+    return safe
+
+
+def write_report(path: Path, outcomes: pd.DataFrame, issues: pd.DataFrame, summary: pd.DataFrame) -> None:
+    """An .xlsx a reviewer can filter: `summary`, `findings` (problems only) and `cells` (every cell to fill).
+
+    Every text is stored as text: a translation such as `=HYPERLINK(...)` is never a formula in the report.
+    """
     cells = outcomes[["sheet", "cell", "key", "language", "source", "text", "status", "error", "origin"]]
+    sheets = (("summary", summary), ("findings", issues), ("cells", cells.rename(columns={"text": "translation"})))
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in (("findings", issues), ("cells", cells.rename(columns={"text": "translation"}))):
-            frame.to_excel(writer, sheet_name=name, index=False)
+        for name, frame in sheets:
+            _for_excel(frame).to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]
+            for row in sheet.iter_rows(min_row=2):
+                for cell in row:
+                    if cell.data_type == "f":
+                        cell.data_type = "s"
             sheet.auto_filter.ref = sheet.dimensions
             sheet.freeze_panes = "A2"
+
+
+def read_report(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The (findings, summary) sheets of a report written by `write_report`."""
+    sheets = pd.read_excel(path, sheet_name=["findings", "summary"], dtype=dict.fromkeys(REPORT_COLUMNS, str))
+    return sheets["findings"], sheets["summary"]

@@ -2,15 +2,26 @@
 target-language and context columns, and list every (row, target language) cell.
 
 Reading is read-only and streaming (openpyxl `read_only=True`), so large workbooks stay cheap.
+
+The table of a sheet starts at its header row and runs to the end of the sheet, across blank rows, up to the
+first later row that is itself a header (names two or more languages): that row starts a second table, which
+is left alone (reported as a sheet warning). Only the detected source, target and context columns are read:
+cells in other columns (notes beside the table) are never cells to fill.
+
+A file that is not a usable workbook raises one `WorkbookError` for a person: empty, an old .xls or a
+password-protected workbook (both OLE2 containers), a text/CSV file renamed to .xlsx, a damaged package.
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import olefile
 import pandas as pd
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
@@ -19,6 +30,16 @@ from openpyxl.utils.exceptions import InvalidFileException
 from translation_pipeline.localization.languages import LanguageMatcher, normalize_header
 
 HEADER_SCAN_ROWS = 20
+MAX_HEADER_CHARS = 64  # longer cells are text, never a language header
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and password-protected .xlsx
+ZIP_MAGIC = b"PK\x03\x04"
+UNREADABLE = "not a readable .xlsx workbook"
+# what openpyxl raises on a damaged package: zip, deflate and XML errors, missing or inconsistent parts
+READ_ERRORS = (
+    zipfile.BadZipFile, zlib.error, EOFError, SyntaxError, InvalidFileException, OSError,
+    KeyError, IndexError, ValueError, TypeError,
+)  # fmt: skip
 
 CONTEXT_HEADERS: dict[str, tuple[str, ...]] = {
     "key": (
@@ -184,13 +205,60 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
+def _row_languages(row: tuple, matcher: LanguageMatcher) -> dict[int, str]:
+    """{column index: language} of the cells of `row` that name a language."""
+    return {
+        i: code
+        for i, cell in enumerate(row)
+        if isinstance(cell, str) and len(cell) <= MAX_HEADER_CHARS and (code := matcher.code_for(cell)) is not None
+    }
+
+
 def _find_header(rows: list[tuple], matcher: LanguageMatcher) -> tuple[int, dict[int, str]] | None:
     """(0-based row index, {column index: language}) of the first row naming two or more languages."""
     for index, row in enumerate(rows):
-        languages = {i: code for i, cell in enumerate(row) if (code := matcher.code_for(cell)) is not None}
+        languages = _row_languages(row, matcher)
         if len(set(languages.values())) >= 2:
             return index, languages
     return None
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """The first bytes of a file read as text (any ASCII-compatible encoding, or UTF-16 with a BOM)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    controls = sum(1 for byte in head if byte < 0x20 and byte not in b"\t\n\r")
+    return b"\x00" not in head and controls <= len(head) // 100
+
+
+def _is_encrypted(path: Path) -> bool:
+    """An OLE2 container with an `EncryptionInfo` stream: an .xlsx saved with a password."""
+    try:
+        with olefile.OleFileIO(str(path)) as container:
+            return bool(container.exists("EncryptionInfo"))
+    except Exception:  # olefile raises many kinds of errors on a damaged container: then it is no .xlsx either
+        return False
+
+
+def sniff(path: Path) -> str | None:
+    """Why the file at `path` is not an .xlsx/.xlsm package, judged by its first bytes; None if it may be one."""
+    with path.open("rb") as file:
+        head = file.read(4096)
+    if not head:
+        return "the file is empty (0 bytes)"
+    if head.startswith(OLE2_MAGIC):
+        if _is_encrypted(path):
+            return "it is password-protected; remove the password and drop it again"
+        return "it is an old Excel 97-2003 .xls file; save it as .xlsx (File > Save As > Excel Workbook)"
+    if head.startswith(ZIP_MAGIC):
+        return None
+    if _looks_like_text(head):
+        return f"{UNREADABLE}: it is a text (CSV?) file renamed to .xlsx; open it in Excel and save it as .xlsx"
+    return f"{UNREADABLE}: it is not an Excel file"
+
+
+def _damaged(error: Exception) -> str:
+    return f"{UNREADABLE}: the file is damaged or not an Excel workbook ({type(error).__name__}: {error})"
 
 
 def _layout_for(
@@ -209,6 +277,17 @@ def _layout_for(
             )
             continue
         by_language[code] = column
+    seen: dict[str, list[int]] = {}
+    for column, cell in enumerate(header):
+        if column not in languages and cell is not None and (text := normalize_header(str(cell))):
+            seen.setdefault(text, []).append(column)
+    for columns in seen.values():
+        if len(columns) > 1:
+            letters = ", ".join(get_column_letter(c + 1) for c in columns)
+            layout.warnings.append(
+                f"sheet {sheet!r}: header {header[columns[0]]!r} appears in columns {letters}; "
+                f"only column {get_column_letter(columns[0] + 1)} is read"
+            )
     roles: dict[str, int] = {}
     for column, cell in enumerate(header):
         role = _CONTEXT_LOOKUP.get(normalize_header(cell)) if isinstance(cell, str) else None
@@ -231,28 +310,28 @@ def read_workbook(
     matcher = matcher or LanguageMatcher()
     wanted_source = None if source_language in ("", "auto") else matcher.canonical(source_language)
     target_filter = {matcher.canonical(t) for t in (target_languages or [])}
-    if path.stat().st_size == 0:
-        raise WorkbookError(name, "the file is empty (0 bytes)")
+    if problem := sniff(path):
+        raise WorkbookError(name, problem)
+    layouts: list[SheetLayout] = []
+    frames: list[pd.DataFrame] = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             workbook = load_workbook(path, read_only=True, data_only=False, keep_links=False)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
-        raise WorkbookError(name, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
-    try:
-        layouts: list[SheetLayout] = []
-        frames: list[pd.DataFrame] = []
-        for worksheet in workbook.worksheets:
-            layout, frame = _read_sheet(worksheet, wanted_source, target_filter, matcher)
-            layouts.append(layout)
-            if frame is not None:
-                frames.append(frame)
-    finally:
-        workbook.close()
+        try:  # read-only sheets are parsed while iterating: a damaged sheet fails here
+            for worksheet in workbook.worksheets:
+                layout, frame = _read_sheet(worksheet, wanted_source, target_filter, matcher)
+                layouts.append(layout)
+                if frame is not None:
+                    frames.append(frame)
+        finally:
+            workbook.close()
+    except READ_ERRORS as error:
+        raise WorkbookError(name, _damaged(error)) from error
     if not any(not layout.skipped for layout in layouts):
         reasons = "; ".join(f"{layout.sheet!r}: {layout.skipped}" for layout in layouts) or "no sheets"
         raise WorkbookError(name, f"no sheet has a source and a target language column ({reasons})")
-    cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CELL_COLUMNS)
+    cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CELL_COLUMNS, dtype=str)
     cells["max_length"] = cells["max_length"].astype("Int64")
     cells["row"] = cells["row"].astype("int64")
     cells["target_filled"] = cells["target_filled"].astype(bool)
@@ -280,14 +359,20 @@ def _read_sheet(
         layout.skipped = f"no {wanted_source} column"
         return layout, None
 
-    # data rows (1-based row number, ((value, data_type), ...)): those read with the header, then the rest
+    # data rows (1-based row number, ((value, data_type), ...)): those read with the header, then the rest,
+    # up to a second header row
     data: list[tuple[int, tuple]] = []
-    for number, row in enumerate(head[header_index + 1 :], start=header_index + 2):
-        if any(cell.value is not None for cell in row):
-            data.append((number, tuple((cell.value, cell.data_type) for cell in row)))
-    for number, row in enumerate(rows, start=len(head) + 1):
-        if any(cell.value is not None for cell in row):
-            data.append((number, tuple((cell.value, cell.data_type) for cell in row)))
+    below = itertools.chain(head[header_index + 1 :], rows)
+    for number, row in enumerate(below, start=header_index + 2):
+        values = tuple(cell.value for cell in row)
+        if all(value is None for value in values):
+            continue
+        if len(set(_row_languages(values, matcher).values())) >= 2:
+            layout.warnings.append(
+                f"sheet {sheet!r}: row {number} starts a second table; it and the rows below are left alone"
+            )
+            break
+        data.append((number, tuple((cell.value, cell.data_type) for cell in row)))
 
     def at(row: tuple, column: int | None) -> tuple[object, str | None]:
         return row[column] if column is not None and column < len(row) else (None, None)
@@ -341,4 +426,4 @@ def _read_sheet(
                     max_length,
                 )
             )
-    return layout, pd.DataFrame.from_records(records, columns=CELL_COLUMNS)
+    return layout, pd.DataFrame.from_records(records, columns=CELL_COLUMNS) if records else None

@@ -1,11 +1,21 @@
-"""Translation settings and the provider behind them, as one Dagster resource."""
+"""Translation settings and the providers behind them, as one Dagster resource. API keys are not fields:
+the SDKs read them from their own env vars (`OPENAI_API_KEY`, `DASHSCOPE_API_KEY`), so they never reach
+run config, metadata or logs."""
 
 from __future__ import annotations
 
-import dagster as dg
+from pathlib import Path
 
+import dagster as dg
+from pydantic import Field
+
+from translation_pipeline.localization.engine import BatchSizer
+from translation_pipeline.localization.glossary import Glossary, load_glossary
+from translation_pipeline.localization.pricing import PriceTable
+from translation_pipeline.localization.prompt import GameInfo
 from translation_pipeline.localization.providers.base import TranslationProvider
 from translation_pipeline.localization.providers.pseudo import PseudoProvider
+from translation_pipeline.localization.ratelimit import RateLimiter
 from translation_pipeline.settings import DEFAULT_MODELS, ConfigError
 
 
@@ -21,6 +31,17 @@ class TranslationResource(dg.ConfigurableResource):
     batch_max_items: int = 40
     batch_max_chars: int = 6000
     max_attempts: int = 4
+    min_batch_items: int = 5
+    max_batch_items: int = 40
+    request_timeout: float = 60.0
+    requests_per_minute: int = 0
+    tokens_per_minute: int = 0
+    backoff_base: float = 0.5
+    openai_base_url: str = ""
+    dashscope_base_url: str = ""
+    glossary_file: str = ""
+    game: dict[str, str] = Field(default_factory=dict)  # GameInfo fields for the system prompt
+    prices: dict[str, dict[str, float]] = Field(default_factory=dict)  # {model: {input, output}} USD per 1M
 
     @property
     def model_name(self) -> str:
@@ -30,7 +51,53 @@ class TranslationResource(dg.ConfigurableResource):
     def target_language_list(self) -> list[str]:
         return [t.strip() for t in self.target_languages.split(",") if t.strip()]
 
+    def _glossary(self) -> Glossary | None:
+        return load_glossary(Path(self.glossary_file)) if self.glossary_file else None
+
+    def _build(self, name: str, model: str) -> TranslationProvider:
+        """A provider by name; a missing key or a bad setting raises ProviderError / ConfigError."""
+        if name == "pseudo":
+            return PseudoProvider(model)
+        common = {
+            "game": GameInfo.from_mapping(self.game),
+            "glossary": self._glossary(),
+            "timeout": self.request_timeout,
+        }
+        # the SDKs are imported on first use: together they take 2-3 s to import
+        if name == "openai":
+            from translation_pipeline.localization.providers.openai_provider import OpenAIProvider
+
+            return OpenAIProvider(model, base_url=self.openai_base_url or None, **common)  # type: ignore[arg-type]
+        if name == "qwen":
+            from translation_pipeline.localization.providers.qwen_provider import QwenProvider
+
+            return QwenProvider(model, base_url=self.dashscope_base_url or None, **common)  # type: ignore[arg-type]
+        raise ConfigError(f"provider must be one of pseudo, openai, qwen; got {name!r}")
+
     def build_provider(self) -> TranslationProvider:
-        if self.provider == "pseudo":
-            return PseudoProvider(self.model_name)
-        raise ConfigError(f"TRANSLATION_PROVIDER={self.provider!r} is not available in this build; use 'pseudo'")
+        return self._build(self.provider, self.model_name)
+
+    def build_fallback(self) -> TranslationProvider | None:
+        """The fallback provider (with its default model), or None when none is configured."""
+        if not self.fallback_provider:
+            return None
+        return self._build(self.fallback_provider, DEFAULT_MODELS.get(self.fallback_provider, ""))
+
+    def build_limiter(self) -> RateLimiter | None:
+        if not self.requests_per_minute and not self.tokens_per_minute:
+            return None
+        return RateLimiter(self.requests_per_minute, self.tokens_per_minute)
+
+    def build_sizer(self) -> BatchSizer:
+        """Dynamic batch size: starts at `batch_max_items`, moves within [min_batch_items, max_batch_items]
+        (widened to include the start); fast means under a tenth of the request timeout, slow over half."""
+        low = min(self.min_batch_items, self.batch_max_items)
+        high = max(self.max_batch_items, self.batch_max_items)
+        return BatchSizer(low, high, start=self.batch_max_items,
+                          fast_seconds=self.request_timeout / 10, slow_seconds=self.request_timeout / 2)  # fmt: skip
+
+    def price_table(self) -> PriceTable:
+        try:
+            return PriceTable.from_settings(self.prices)
+        except ValueError as error:
+            raise ConfigError(str(error)) from error

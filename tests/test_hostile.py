@@ -1,0 +1,383 @@
+"""Hostile input: files that are no usable workbook, awkward workbooks, hostile model output.
+
+Every unusable file gets one error for a person, naming the file and the problem, in the run's failure (from
+`source_workbook`) and on the CLI's stderr, while the other files go on. The drop-folder cases (file still
+being written, deleted between ticks, same bytes under two names, `~$` lock files) are in tests/test_sensor.py.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from tests.test_cli import run_cli
+from tests.workbook_factory import (
+    MACRO_WORKBOOK_TYPE,
+    PLAIN_WORKBOOK_TYPE,
+    VBA_CONTENT_TYPE,
+    VBA_REL_TYPE,
+    add_parts,
+    assert_workbooks_equal_except,
+    build_large_workbook,
+    build_ole2,
+    build_table,
+)
+from translation_pipeline.assets.checks import ASSET_CHECKS
+from translation_pipeline.definitions import ASSETS, build_definitions, build_resources
+from translation_pipeline.localization.archive import archive_file
+from translation_pipeline.localization.providers.pseudo import PseudoProvider, pseudo_localize
+from translation_pipeline.localization.qa import read_report
+from translation_pipeline.localization.workbook import WorkbookError, read_workbook
+from translation_pipeline.settings import load_settings
+
+DAMAGED = "not a readable .xlsx workbook: the file is damaged or not an Excel workbook"
+TABLE = [["Key", "中文", "English"], ["ui.ok", "确定", None], ["ui.cancel", "取消", None]]
+
+
+def _truncated(path: Path) -> None:
+    build_table(path, {"S": TABLE})
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _damaged_sheet(path: Path) -> None:
+    build_table(path, {"S": TABLE})
+    add_parts(path, {}, replace={"xl/worksheets/sheet1.xml": ("</sheetData>", "<row r=")})
+
+
+def _zip_but_not_excel(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as package:
+        package.writestr("word/document.xml", "<document/>")
+
+
+HOSTILE: dict[str, tuple[object, str]] = {
+    "corrupt": (_truncated, f"{DAMAGED} (BadZipFile: File is not a zip file)"),
+    "damaged_sheet": (_damaged_sheet, f"{DAMAGED} (ParseError: "),
+    "zip_not_excel": (_zip_but_not_excel, f"{DAMAGED} (KeyError: "),
+    "empty": (lambda path: path.write_bytes(b""), "the file is empty (0 bytes)"),
+    "old_xls": (
+        lambda path: build_ole2(path, {"Workbook": b"\x09\x08\x10\x00\x00\x06\x05\x00"}),
+        "it is an old Excel 97-2003 .xls file; save it as .xlsx (File > Save As > Excel Workbook)",
+    ),
+    "password": (
+        lambda path: build_ole2(path, {"EncryptionInfo": b"\x04\x00\x04\x00\x40", "EncryptedPackage": b"\x99" * 99}),
+        "it is password-protected; remove the password and drop it again",
+    ),
+    "csv": (
+        lambda path: path.write_text("Key,中文,English\nui.ok,确定,\n", encoding="utf-8"),
+        "not a readable .xlsx workbook: it is a text (CSV?) file renamed to .xlsx; "
+        "open it in Excel and save it as .xlsx",
+    ),
+    "csv_gbk": (
+        lambda path: path.write_bytes("Key,中文,English\r\nui.ok,确定,\r\n".encode("gbk")),
+        "not a readable .xlsx workbook: it is a text (CSV?) file renamed to .xlsx",
+    ),
+    "no_language_header": (
+        lambda path: build_table(path, {"Config": [["name", "value"], ["speed", 3]], "Empty": []}),
+        "no sheet has a source and a target language column ('Config': no header row naming two or more "
+        "languages; 'Empty': no header row naming two or more languages)",
+    ),
+}
+
+
+def make_hostile(folder: Path, case: str) -> tuple[Path, str]:
+    """The hostile file of `case` (named `<case> 对话 🎮.xlsx`) and the start of its expected problem."""
+    folder.mkdir(parents=True, exist_ok=True)
+    build, problem = HOSTILE[case]
+    path = folder / f"{case} 对话 🎮.xlsx"
+    build(path)  # type: ignore[operator]
+    return path, problem
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+def register(instance: dg.DagsterInstance, workbook: Path, data_dir: Path) -> str:
+    key = archive_file(workbook, data_dir / "archive").key
+    instance.add_dynamic_partitions("workbooks", [key])
+    return key
+
+
+def run(instance: dg.DagsterInstance, key: str, **kwargs: object) -> dg.ExecuteInProcessResult:
+    """The whole chain with its asset checks, as the job runs it."""
+    return dg.materialize(
+        [*ASSETS, *ASSET_CHECKS],
+        instance=instance,
+        partition_key=key,
+        resources=build_resources(load_settings()),
+        **kwargs,
+    )
+
+
+def checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def output_of(result: dg.ExecuteInProcessResult) -> Path:
+    return Path(result.output_for_node("translated_workbook")["output_path"])
+
+
+def expected_fills(path: Path) -> dict[tuple[str, str], str]:
+    """What the pseudo provider writes: every empty target cell whose source is text."""
+    cells = read_workbook(path).cells
+    todo = cells[~cells["target_filled"] & (cells["source_kind"] == "text")]
+    return {
+        (sheet, cell): pseudo_localize(text, None if pd.isna(limit) else int(limit))
+        for sheet, cell, text, limit in zip(
+            todo["sheet"], todo["target_cell"], todo["source_text"], todo["max_length"], strict=True
+        )
+    }
+
+
+# --- files that are no usable workbook ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_reader_names_the_file_and_the_problem(tmp_path: Path, case: str) -> None:
+    path, problem = make_hostile(tmp_path, case)
+    with pytest.raises(WorkbookError) as raised:
+        read_workbook(path, display_name="Dialog v2 对话 🎮.xlsx")
+    message = str(raised.value)
+    assert message.startswith(f"Dialog v2 对话 🎮.xlsx: {problem}"), message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("case", ["corrupt", "empty", "old_xls", "password", "csv", "no_language_header"])
+def test_ingest_fails_with_one_clear_message(
+    instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path, case: str
+) -> None:
+    path, problem = make_hostile(tmp_path / "drop", case)
+    result = run(instance, register(instance, path, data_dir), raise_on_error=False)
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failures] == ["source_workbook"]
+    description = failures[0].step_failure_data.user_failure_data.description
+    assert description.startswith(f"{path.name}: {problem}")
+
+
+def test_cli_reports_each_bad_file_once_and_translates_the_others(tmp_path: Path) -> None:
+    data, home = tmp_path / "data", tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    bad = [make_hostile(tmp_path / "drop", case) for case in sorted(HOSTILE)]
+    good = build_table(tmp_path / "drop" / "Good 好 🎮.xlsx", {"S": TABLE})
+
+    done = run_cli("translate", *(str(path) for path, _ in bad), str(good), data=data, home=home)
+
+    assert done.returncode == 1
+    errors = done.stderr.strip().splitlines()
+    assert len(errors) == len(bad), done.stderr
+    for line, (path, problem) in zip(errors, bad, strict=True):
+        assert line.startswith(f"error: {path}: {path.name}: {problem}"), line
+    assert "Traceback" not in done.stderr
+    output = Path(next(line for line in done.stdout.splitlines() if "output:" in line).split("output:", 1)[1].strip())
+    assert output.name == "Good 好 🎮.translated.xlsx"
+    assert load_workbook(output)["S"]["C2"].value == pseudo_localize("确定")
+
+
+# --- awkward but usable workbooks -----------------------------------------------------------------------
+
+
+def test_duplicate_header_names_warn_and_are_still_processed(
+    instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path
+) -> None:
+    rows = [["Key", "中文", "English", "Notes", "Notes"], ["ui.ok", "确定", None, "button", "second note"]]
+    path = build_table(tmp_path / "dup.xlsx", {"S": rows})
+    layout = read_workbook(path).sheets[0]
+    assert layout.warnings == ["sheet 'S': header 'Notes' appears in columns D, E; only column D is read"]
+    assert layout.context_columns["note"] == "D"
+
+    result = run(instance, register(instance, path, data_dir))
+    assert result.success
+    ingest = result.asset_materializations_for_node("source_workbook")[0].metadata
+    assert "header 'Notes' appears in columns D, E" in ingest["warnings"].value
+    assert load_workbook(output_of(result))["S"]["C2"].value == pseudo_localize("确定")
+
+
+def test_header_only_workbook_succeeds_and_the_output_is_a_copy(
+    instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path
+) -> None:
+    path = build_table(tmp_path / "headers.xlsx", {"S": [["Key", "中文", "English", "日本語"]]})
+    result = run(instance, register(instance, path, data_dir))
+    assert result.success
+    assert result.asset_materializations_for_node("translation_tasks")[0].metadata["cells_to_fill"].value == 0
+    assert_workbooks_equal_except(path, output_of(result), {})
+    evaluations = checks(result)
+    assert evaluations["coverage"].passed and evaluations["coverage"].metadata["count"].value == 0
+    assert all(e.passed for e in evaluations.values())
+
+
+@pytest.mark.parametrize("name", ["Dialog v2 final.xlsx", "对话 表格.xlsx", "🎮 strings 🐉.xlsx"])
+def test_unusual_file_names_go_through_the_chain(
+    instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path, name: str
+) -> None:
+    path = build_table(tmp_path / name, {"S": TABLE})
+    result = run(instance, register(instance, path, data_dir))
+    assert result.success
+    output = output_of(result)
+    assert output.name == name.replace(".xlsx", ".translated.xlsx")
+    assert (output.parent / name.replace(".xlsx", ".qa.xlsx")).is_file()
+    assert_workbooks_equal_except(path, output, expected_fills(path))
+
+
+def test_xlsm_macros_survive_the_chain(instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path) -> None:
+    vba = b"\xd0\xcf\x11\xe0 fake VBA project \x00\x01" * 50
+    path = build_table(tmp_path / "Macros 宏.xlsm", {"S": TABLE, "Dialog": [["中文", "English"], ["你好", None]]})
+    add_parts(  # wired in like tests/workbook_factory.build_xlsm does
+        path,
+        {"xl/vbaProject.bin": vba},
+        replace={
+            "[Content_Types].xml": (
+                PLAIN_WORKBOOK_TYPE,
+                f'{MACRO_WORKBOOK_TYPE}"/><Override PartName="/xl/vbaProject.bin" ContentType="{VBA_CONTENT_TYPE}',
+            ),
+            "xl/_rels/workbook.xml.rels": (
+                "</Relationships>",
+                f'<Relationship Id="rIdVba" Type="{VBA_REL_TYPE}" Target="vbaProject.bin"/></Relationships>',
+            ),
+        },
+    )
+    result = run(instance, register(instance, path, data_dir))
+    assert result.success
+    output = output_of(result)
+    assert output.name == "Macros 宏.translated.xlsm"
+    with zipfile.ZipFile(output) as package:
+        assert package.read("xl/vbaProject.bin") == vba
+        assert "macroEnabled" in package.read("[Content_Types].xml").decode()
+    fills = expected_fills(path)
+    assert set(fills) == {("S", "C2"), ("S", "C3"), ("Dialog", "B2")}
+    assert_workbooks_equal_except(path, output, fills)
+
+
+def _large_workbook_through_the_chain(
+    instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path, megabytes: float
+) -> float:
+    path = tmp_path / "big strings.xlsx"
+    rows = build_large_workbook(path, megabytes)
+    assert path.stat().st_size > megabytes * 0.8e6
+    started = time.monotonic()
+    result = run(instance, register(instance, path, data_dir))
+    seconds = time.monotonic() - started
+    assert result.success
+    assert result.asset_materializations_for_node("source_workbook")[0].metadata["cells"].value == rows
+    written = result.asset_materializations_for_node("translated_workbook")[0].metadata["cells_written"].value
+    assert written == rows // 500
+    out = load_workbook(output_of(result), read_only=True)["Strings"]
+    assert next(out.iter_rows(min_row=501, max_row=501, values_only=True))[2].startswith("[")
+    return seconds
+
+
+def test_large_workbook_streams_through_the_chain(instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path) -> None:
+    """About 8 MB (34,000 rows); the 60 MB benchmark below runs with RUN_SLOW_TESTS=1."""
+    assert _large_workbook_through_the_chain(instance, data_dir, tmp_path, 8) < 60
+
+
+@pytest.mark.skipif(os.environ.get("RUN_SLOW_TESTS") != "1", reason="60 MB benchmark: set RUN_SLOW_TESTS=1")
+def test_sixty_megabyte_workbook_benchmark(instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path) -> None:
+    assert _large_workbook_through_the_chain(instance, data_dir, tmp_path, 60) < 600
+
+
+# --- never overwrite ------------------------------------------------------------------------------------
+
+
+def test_only_empty_target_cells_inside_the_table_are_written(
+    instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path
+) -> None:
+    """Filled and formula targets, a note beside the table, rows after a blank gap and a second table below."""
+    rows: list[list[object]] = [
+        ["Key", "中文", "English", "日本語", None, "TODO: ask the writers"],  # F1: note beside the header
+        ["ui.ok", "确定", None, None, None, "note beside the table"],  # F2 never a target
+        ["ui.done", "已翻译", "Translated already", "翻訳済み"],  # both targets filled
+        ["ui.sum", "合计", '=B4&"!"', None],  # C4 is a formula: never overwritten
+        ["ui.blank", None, None, None],  # no source
+        [None, None, None, None],
+        [None, None, None, None],
+        ["ui.after_gap", "间隔之后", None, None],  # row 8, after a blank gap: still in the table
+    ]
+    rows += [[None]] * 30
+    rows += [["Key", "中文", "English"], ["other.ok", "第二个表", None]]  # rows 39-40: a second table
+    path = build_table(tmp_path / "never overwrite.xlsx", {"S": rows})
+    layout = read_workbook(path).sheets[0]
+    assert layout.warnings == ["sheet 'S': row 39 starts a second table; it and the rows below are left alone"]
+
+    result = run(instance, register(instance, path, data_dir))
+    assert result.success
+    expected = {
+        ("S", "C2"): pseudo_localize("确定"),
+        ("S", "D2"): pseudo_localize("确定"),
+        ("S", "D4"): pseudo_localize("合计"),
+        ("S", "C8"): pseudo_localize("间隔之后"),
+        ("S", "D8"): pseudo_localize("间隔之后"),
+    }
+    assert_workbooks_equal_except(path, output_of(result), expected)
+    assert load_workbook(output_of(result))["S"]["C4"].data_type == "f"
+
+
+# --- hostile model output -------------------------------------------------------------------------------
+
+HOSTILE_REPLIES = {
+    "链接": '=HYPERLINK("http://evil.example","click")',
+    "命令": "+cmd|' /C calc'!A0",
+    "求和": "@SUM(A1:A9)",
+    "响铃": "Ring\x07 the\x1b bell",
+    "确定": "Confirm this choice now",
+}
+
+
+def test_hostile_model_output_is_text_cleaned_and_reported(
+    instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(PseudoProvider, "translate_item", lambda self, item: HOSTILE_REPLIES[item.text])
+    rows = [["Key", "中文", "English", "max_len"]]
+    rows += [[f"k{i}", source, None, None] for i, source in enumerate(HOSTILE_REPLIES)]
+    rows[-1][3] = 8
+    path = build_table(tmp_path / "hostile replies.xlsx", {"S": rows})
+    result = run(instance, register(instance, path, data_dir))
+    assert result.success, "QA findings warn, they never fail the run"
+
+    out = load_workbook(output_of(result))["S"]
+    assert [(out[f"C{r}"].value, out[f"C{r}"].data_type) for r in (2, 3, 4)] == [
+        (HOSTILE_REPLIES["链接"], "s"), (HOSTILE_REPLIES["命令"], "s"), (HOSTILE_REPLIES["求和"], "s"),
+    ]  # fmt: skip
+    assert out["C5"].value == "Ring the bell"
+    meta = result.asset_materializations_for_node("translated_workbook")[0].metadata
+    assert meta["cells_cleaned"].value == 1
+    assert meta["qa_findings_by_rule"].value == {"formula_like": 3, "control_characters": 1, "max_length": 1}
+
+    findings, _ = read_report(Path(meta["qa_report"].value))
+    assert findings.set_index("cell")["rule"].to_dict() == {
+        "C2": "formula_like", "C3": "formula_like", "C4": "formula_like", "C5": "control_characters",
+        "C6": "max_length",
+    }  # fmt: skip
+    assert findings.set_index("cell").loc["C5", "detail"] == "removed U+0007, U+001B"
+    evaluations = checks(result)
+    assert not evaluations["unsafe_text"].passed and evaluations["unsafe_text"].metadata["count"].value == 4
+    assert evaluations["unsafe_text"].severity == dg.AssetCheckSeverity.WARN
+    assert not evaluations["max_length"].passed and evaluations["coverage"].passed
+
+
+def test_the_job_runs_the_checks_with_the_assets(instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path) -> None:
+    """`translate_workbook_job` selects the assets; their checks come along, for the run's partition only."""
+    path = build_table(tmp_path / "job.xlsx", {"S": TABLE})
+    key = register(instance, path, data_dir)
+    job = build_definitions().resolve_job_def("translate_workbook_job")
+    result = job.execute_in_process(instance=instance, partition_key=key)
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert {(e.asset_key.to_user_string(), e.check_name) for e in evaluations} == {
+        ("source_workbook", "cell_schema"), ("translation_tasks", "task_schema"),
+        *(("translated_workbook", name) for name in
+          ("coverage", "placeholders", "max_length", "glossary", "untranslated", "whitespace", "unsafe_text")),
+    }  # fmt: skip
+    assert {e.partition for e in evaluations} == {key}
+    assert not checks(result)["untranslated"].passed  # the pseudo provider keeps Han in English cells

@@ -1,0 +1,130 @@
+"""Asset checks, non-blocking warnings shown per partition in the UI.
+
+- `source_workbook`: `cell_schema` (pandera CellSchema);
+- `translation_tasks`: `task_schema` (pandera TaskSchema and AssignmentSchema, every cell's task exists);
+- `translated_workbook`: `coverage`, `placeholders`, `max_length`, `glossary`, `untranslated`, `whitespace`
+  (whitespace and line breaks) and `unsafe_text` (formula-like text, removed control characters), read from the
+  QA report the asset wrote, so the UI and the report always agree (rules: `localization/qa.py`).
+
+The checks are partitioned like their assets, so a run of one workbook checks that workbook only; a job that
+selects the assets runs their checks in the same run. A translated_workbook that failed (cells could not be
+translated) has no output to check: its QA report is still written.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pandera.errors
+import pandera.pandas as pa
+
+from translation_pipeline.localization.qa import read_report
+from translation_pipeline.localization.schemas import AssignmentSchema, CellSchema, TaskSchema
+from translation_pipeline.localization.tasks import TaskPlan
+from translation_pipeline.partitions import workbooks
+
+SAMPLE_ROWS = 10
+SAMPLE_COLUMNS = ["sheet", "cell", "key", "language", "source", "translation", "rule", "detail"]
+WARN = dg.AssetCheckSeverity.WARN
+# check name -> (QA rules it covers, description)
+RULE_CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
+    "placeholders": (("placeholders",), "Placeholders and tags of the source are kept."),
+    "max_length": (("max_length",), "Translations fit the row's max length or the sheet default."),
+    "glossary": (("glossary",), "Glossary terms of the source are used in the translation."),
+    "untranslated": (("untranslated",), "No translation equals its source or keeps the source script."),
+    "whitespace": (("whitespace", "line_breaks"), "Leading/trailing whitespace and line breaks are kept."),
+    "unsafe_text": (("formula_like", "control_characters"), "No formula-like text or control characters."),
+}
+
+
+def _markdown(frame: pd.DataFrame) -> dg.MetadataValue:
+    """The first rows of `frame` as a markdown table (newlines and pipes escaped)."""
+    sample = frame.head(SAMPLE_ROWS).astype(str)
+    sample = sample.apply(lambda column: column.str.replace("\n", "\\n").str.replace("|", "\\|"))
+    return dg.MetadataValue.md(sample.to_markdown(index=False) if len(sample) else "none")
+
+
+def _schema_result(tables: dict[str, tuple[pa.DataFrameSchema, pd.DataFrame]]) -> dg.AssetCheckResult:
+    failures = []
+    for name, (schema, frame) in tables.items():
+        try:
+            schema.validate(frame, lazy=True)
+        except pandera.errors.SchemaErrors as errors:
+            failures.append(errors.failure_cases.assign(table=name))
+    cases = pd.concat(failures) if failures else pd.DataFrame()
+    return dg.AssetCheckResult(
+        passed=cases.empty, severity=WARN, metadata={"count": len(cases), "sample": _markdown(cases)}
+    )
+
+
+with warnings.catch_warnings():  # partitioned checks are a preview feature in Dagster 1.13
+    warnings.simplefilter("ignore", dg.PreviewWarning)
+
+    @dg.asset_check(asset="source_workbook", partitions_def=workbooks, blocking=False)
+    def cell_schema(source_workbook: pd.DataFrame) -> dg.AssetCheckResult:
+        """The cell table matches the pandera CellSchema."""
+        return _schema_result({"cells": (CellSchema, source_workbook)})
+
+    @dg.asset_check(asset="translation_tasks", partitions_def=workbooks, blocking=False)
+    def task_schema(translation_tasks: TaskPlan) -> dg.AssetCheckResult:
+        """Tasks and assignments match their pandera schemas; every assigned cell has its task."""
+        result = _schema_result(
+            {
+                "tasks": (TaskSchema, translation_tasks.tasks),
+                "assignments": (AssignmentSchema, translation_tasks.assignments),
+            }
+        )
+        orphans = translation_tasks.assignments[
+            ~translation_tasks.assignments["task_id"].isin(translation_tasks.tasks["task_id"])
+        ]
+        return dg.AssetCheckResult(
+            passed=result.passed and orphans.empty,
+            severity=WARN,
+            metadata={**result.metadata, "cells_without_task": len(orphans)},
+        )
+
+    @dg.multi_asset_check(
+        specs=[
+            dg.AssetCheckSpec(
+                "coverage",
+                asset="translated_workbook",
+                description="Every target cell to fill was filled.",
+                partitions_def=workbooks,
+            ),
+            *(
+                dg.AssetCheckSpec(name, asset="translated_workbook", description=text, partitions_def=workbooks)
+                for name, (_, text) in RULE_CHECKS.items()
+            ),
+        ],
+    )
+    def translated_workbook_qa(translated_workbook: dict) -> Iterator[dg.AssetCheckResult]:
+        """The QA report's findings, one check per rule group, and the coverage per sheet and language."""
+        issues, summary = read_report(Path(translated_workbook["qa_report"]))
+        to_fill, filled = int(summary["to_fill"].sum()), int(summary["filled"].sum())
+        yield dg.AssetCheckResult(
+            check_name="coverage",
+            passed=filled == to_fill,
+            severity=WARN,
+            metadata={
+                "count": to_fill - filled,
+                "coverage": filled / to_fill if to_fill else 1.0,
+                "per_sheet_and_language": _markdown(
+                    summary[["sheet", "language", "to_fill", "filled", "failed", "not_written", "coverage"]]
+                ),
+            },
+        )
+        for name, (rules, _) in RULE_CHECKS.items():
+            hits = issues[issues["rule"].isin(rules)]
+            yield dg.AssetCheckResult(
+                check_name=name,
+                passed=hits.empty,
+                severity=WARN,
+                metadata={"count": len(hits), "sample": _markdown(hits[SAMPLE_COLUMNS])},
+            )
+
+
+ASSET_CHECKS = [cell_schema, task_schema, translated_workbook_qa]
