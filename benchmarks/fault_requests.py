@@ -53,11 +53,10 @@ def run(unique: int, rate: float, seed: int, fixed: bool) -> dict[str, object]:
             "OPENAI_API_KEY": "sk-benchmark",
         }
         os.environ.update(env)
-        for var in ("TRANSLATION_MIN_BATCH_ITEMS", "TRANSLATION_MAX_BATCH_ITEMS"):
-            if fixed:
-                os.environ[var] = "40"
-            else:
-                os.environ.pop(var, None)
+        if fixed:  # the floor at the ceiling: batches never shrink
+            os.environ["TRANSLATION_MIN_BATCH_ITEMS"] = "40"
+        else:
+            os.environ.pop("TRANSLATION_MIN_BATCH_ITEMS", None)
         settings = load_settings()
         server.random_faults(rate, seed)
         workbook = write_unique_workbook(root / "fault_requests.xlsx", unique, seed)

@@ -122,13 +122,13 @@ def retry_failed() -> int:
 
 
 def status() -> int:
-    """Every workbook with its latest run, cells written and failed, requests and tokens."""
+    """Every workbook with its latest run, cells written and failed, requests, tokens and cost."""
     from translation_pipeline.resources.store import ProjectStoreResource
 
     settings = load_settings()
     instance = _instance(settings.data_path)
     store = ProjectStoreResource(db_url=settings.db_url, data_dir=str(settings.data_path)).get_store()
-    rows = [("workbook", "state", "written", "failed", "requests", "tokens", "note")]
+    rows = [("workbook", "state", "written", "failed", "requests", "tokens", "cost_usd", "note")]
     for state in workbook_states(instance):
         written = failed = "-"
         records = instance.fetch_materializations(
@@ -137,10 +137,10 @@ def status() -> int:
         if records:
             meta = records[0].asset_materialization.metadata
             written, failed = str(meta["cells_written"].value), str(meta["cells_failed"].value)
-        requests, prompt, completion = store.workbook_usage(state.key)
+        requests, prompt, completion, cost = store.workbook_usage(state.key)
         note = state.tags.get(GAVE_UP_TAG) or (", ".join(sorted(state.failed_steps)) if state.failed_steps else "")
         rows.append((state.key, state.status.value.lower(), written, failed, str(requests),
-                     str(prompt + completion), note))  # fmt: skip
+                     str(prompt + completion), "-" if cost is None else f"{cost:.4f}", note))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -52,7 +52,6 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
             batch_max_chars=pick("TRANSLATION_BATCH_MAX_CHARS", settings.batch_max_chars),
             max_attempts=pick("TRANSLATION_MAX_ATTEMPTS", settings.max_attempts),
             min_batch_items=pick("TRANSLATION_MIN_BATCH_ITEMS", settings.min_batch_items),
-            max_batch_items=pick("TRANSLATION_MAX_BATCH_ITEMS", settings.max_batch_items),
             request_timeout=pick("TRANSLATION_REQUEST_TIMEOUT", settings.request_timeout),
             requests_per_minute=pick("TRANSLATION_RPM", settings.requests_per_minute),
             tokens_per_minute=pick("TRANSLATION_TPM", settings.tokens_per_minute),

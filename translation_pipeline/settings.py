@@ -28,7 +28,6 @@ ENV_VARS = {
     "TRANSLATION_BATCH_MAX_CHARS": "batch_max_chars",
     "TRANSLATION_MAX_ATTEMPTS": "max_attempts",
     "TRANSLATION_MIN_BATCH_ITEMS": "min_batch_items",
-    "TRANSLATION_MAX_BATCH_ITEMS": "max_batch_items",
     "TRANSLATION_REQUEST_TIMEOUT": "request_timeout",
     "TRANSLATION_RPM": "requests_per_minute",
     "TRANSLATION_TPM": "tokens_per_minute",
@@ -56,8 +55,7 @@ class Settings:
     batch_max_items: int = 40
     batch_max_chars: int = 6000
     max_attempts: int = 4
-    min_batch_items: int = 5  # dynamic batch size bounds: shrink to min after trouble, grow to max
-    max_batch_items: int = 40
+    min_batch_items: int = 5  # dynamic batch size floor; batch_max_items is the ceiling and the start
     request_timeout: float = 60.0  # seconds per LLM request
     requests_per_minute: int = 0  # client-side limits, 0 = unlimited
     tokens_per_minute: int = 0

@@ -69,6 +69,7 @@ def translations(
             prompt_tokens=reply.usage.prompt_tokens,
             completion_tokens=reply.usage.completion_tokens,
             latency_ms=round(record.latency * 1000),
+            cost_usd=record.cost_usd,
         )
 
     started = time.monotonic()
@@ -99,6 +100,17 @@ def translations(
         result = engine.run(request_batches(pending))
     except ProviderStopped as stopped:
         raise dg.Failure(description=str(stopped), allow_retries=False) from None
+    finally:  # answered requests were logged with their checkpoint; log the others too
+        project_store.log_calls(
+            key,
+            [
+                {"batch_id": r.batch_id, "provider": r.provider, "model": r.model, "items": r.items, "answered": 0,
+                 "prompt_tokens": r.usage.prompt_tokens, "completion_tokens": r.usage.completion_tokens,
+                 "latency_ms": round(r.latency * 1000), "cost_usd": r.cost_usd, "outcome": r.outcome[:300]}
+                for r in engine.stats.records
+                if r.outcome != "answered"
+            ],
+        )  # fmt: skip
 
     rows = []
     for task_id in tasks["task_id"]:

@@ -144,6 +144,11 @@ class Engine:
     max_chars: int = 6000  # source characters per batch when the engine cuts batches (with a sizer)
     _stats: EngineStats = field(default_factory=EngineStats, init=False)
 
+    @property
+    def stats(self) -> EngineStats:
+        """What was sent so far, also after the run stopped on a fatal error."""
+        return self._stats
+
     def run(self, batches: list[RequestBatch]) -> EngineResult:
         return asyncio.run(self.run_async(batches))
 

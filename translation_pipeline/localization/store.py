@@ -60,6 +60,9 @@ llm_calls = sa.Table(
     sa.Column("completion_tokens", sa.Integer, nullable=False),
     sa.Column("latency_ms", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # added after the first release: nullable, so `_migrate` can add them to an existing table
+    sa.Column("cost_usd", sa.Float, nullable=True),
+    sa.Column("outcome", sa.String(300), nullable=True),
 )
 
 
@@ -89,6 +92,19 @@ class ProjectStore:
         connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
         self.engine: Engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
         metadata.create_all(self.engine)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the nullable columns a table created by an older release lacks (idempotent)."""
+        inspector = sa.inspect(self.engine)
+        for table in metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                kind = column.type.compile(dialect=self.engine.dialect)
+                with self.engine.begin() as conn:
+                    conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind} NULL"))
 
     def _insert_ignore(self, table: sa.Table) -> sa.Insert:
         dialect = self.engine.dialect.name
@@ -133,6 +149,7 @@ class ProjectStore:
         prompt_tokens: int,
         completion_tokens: int,
         latency_ms: int,
+        cost_usd: float | None = None,
     ) -> None:
         """One transaction: the answers into memory, the checkpoint row and the call-log row."""
         now = _now()
@@ -171,9 +188,20 @@ class ProjectStore:
                         "completion_tokens": completion_tokens,
                         "latency_ms": latency_ms,
                         "created_at": now,
+                        "cost_usd": cost_usd,
+                        "outcome": "answered",
                     }
                 ],
             )
+
+    def log_calls(self, workbook_key: str, calls: list[dict[str, object]]) -> None:
+        """Call-log rows for requests that brought no answer (rejected replies, transport errors)."""
+        if calls:
+            now = _now()
+            with self.engine.begin() as conn:
+                conn.execute(
+                    llm_calls.insert(), [{"workbook_key": workbook_key, "created_at": now, **c} for c in calls]
+                )
 
     def forget_workbook(self, workbook_key: str) -> int:
         """Delete a workbook's batch checkpoints (not its memory entries, not the call log)."""
@@ -181,17 +209,18 @@ class ProjectStore:
             result = conn.execute(batch_checkpoints.delete().where(batch_checkpoints.c.workbook_key == workbook_key))
         return result.rowcount
 
-    def workbook_usage(self, workbook_key: str) -> tuple[int, int, int]:
-        """(requests, prompt tokens, completion tokens) logged for a workbook."""
+    def workbook_usage(self, workbook_key: str) -> tuple[int, int, int, float | None]:
+        """(requests, prompt tokens, completion tokens, cost in USD or None if unpriced) of a workbook."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(
                     sa.func.count(),
                     sa.func.coalesce(sa.func.sum(llm_calls.c.prompt_tokens), 0),
                     sa.func.coalesce(sa.func.sum(llm_calls.c.completion_tokens), 0),
+                    sa.func.sum(llm_calls.c.cost_usd),
                 ).where(llm_calls.c.workbook_key == workbook_key)
             ).one()
-        return int(row[0]), int(row[1]), int(row[2])
+        return int(row[0]), int(row[1]), int(row[2]), None if row[3] is None else float(row[3])
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -32,7 +32,6 @@ class TranslationResource(dg.ConfigurableResource):
     batch_max_chars: int = 6000
     max_attempts: int = 4
     min_batch_items: int = 5
-    max_batch_items: int = 40
     request_timeout: float = 60.0
     requests_per_minute: int = 0
     tokens_per_minute: int = 0
@@ -89,11 +88,12 @@ class TranslationResource(dg.ConfigurableResource):
         return RateLimiter(self.requests_per_minute, self.tokens_per_minute)
 
     def build_sizer(self) -> BatchSizer:
-        """Dynamic batch size: starts at `batch_max_items`, moves within [min_batch_items, max_batch_items]
-        (widened to include the start); fast means under a tenth of the request timeout, slow over half."""
+        """Dynamic batch size: starts at `batch_max_items` (the design's per-request limit, never exceeded) and
+        moves within [min_batch_items, batch_max_items]: it shrinks after timeouts, truncation or misaligned
+        replies and grows back after fast, clean ones (fast: under a tenth of the request timeout, slow: over
+        half)."""
         low = min(self.min_batch_items, self.batch_max_items)
-        high = max(self.max_batch_items, self.batch_max_items)
-        return BatchSizer(low, high, start=self.batch_max_items,
+        return BatchSizer(low, self.batch_max_items, start=self.batch_max_items,
                           fast_seconds=self.request_timeout / 10, slow_seconds=self.request_timeout / 2)  # fmt: skip
 
     def price_table(self) -> PriceTable:
