@@ -21,11 +21,15 @@ Every finding but `translation` and `export` is a warning: it never blocks expor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from translation_pipeline.localization.glossary import Glossary
 from translation_pipeline.localization.placeholders import placeholder_problems
@@ -231,24 +235,42 @@ def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
+def _sheet_rows(sheet: WriteOnlyWorksheet, frame: pd.DataFrame) -> Iterator[list[object]]:
+    """The frame's rows for a write-only sheet. Text that Excel would take for a formula is written as a text
+    cell, and missing values as empty cells."""
+    for row in frame.itertuples(index=False, name=None):
+        values: list[object] = []
+        for value in row:
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                values.append(None)
+            elif isinstance(value, str) and value.startswith("="):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"
+                values.append(cell)
+            else:
+                values.append(value)
+        yield values
+
+
 def write_report(path: Path, outcomes: pd.DataFrame, issues: pd.DataFrame, summary: pd.DataFrame) -> None:
     """An .xlsx a reviewer can filter: `summary`, `findings` (problems only) and `cells` (every cell to fill).
 
     Every text is stored as text: a translation such as `=HYPERLINK(...)` is never a formula in the report.
+    Written in openpyxl's write-only mode: a report of 200,000 cells takes seconds, not minutes.
     """
     cells = outcomes[["sheet", "cell", "key", "language", "source", "text", "status", "error", "origin"]]
     sheets = (("summary", summary), ("findings", issues), ("cells", cells.rename(columns={"text": "translation"})))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in sheets:
-            _for_excel(frame).to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
-            for row in sheet.iter_rows(min_row=2):
-                for cell in row:
-                    if cell.data_type == "f":
-                        cell.data_type = "s"
-            sheet.auto_filter.ref = sheet.dimensions
-            sheet.freeze_panes = "A2"
+    workbook = Workbook(write_only=True)
+    for name, frame in sheets:
+        safe = _for_excel(frame)
+        sheet = workbook.create_sheet(name)
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(safe.columns), 1))}{len(safe) + 1}"
+        sheet.append(list(safe.columns))
+        for values in _sheet_rows(sheet, safe):
+            sheet.append(values)
+    workbook.save(path)
 
 
 def read_report(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
