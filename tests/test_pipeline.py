@@ -114,3 +114,21 @@ def test_unreadable_workbook_fails_ingest_with_one_clear_message(
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
     assert failure.user_failure_data.description.startswith("broken 坏.xlsx: not a readable .xlsx workbook")
+
+
+def test_language_aliases_from_the_config_file(
+    instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openpyxl import Workbook
+
+    (tmp_path / "studio.yaml").write_text("language_aliases:\n  Source Text: zh-CN\n  Loc EN: en\n", encoding="utf-8")
+    monkeypatch.setenv("TRANSLATION_CONFIG", str(tmp_path / "studio.yaml"))
+    workbook = Workbook()
+    workbook.active.append(["Source Text", "Loc EN"])
+    workbook.active.append(["开始游戏", None])
+    path = tmp_path / "aliases.xlsx"
+    workbook.save(path)
+    result = run(instance, register(instance, path, data_dir))
+    assert result.success
+    output = Path(result.output_for_node("translated_workbook")["output_path"])
+    assert load_workbook(output).active["B2"].value == pseudo_localize("开始游戏")

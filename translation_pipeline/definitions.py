@@ -61,6 +61,7 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
             glossary_file=settings.glossary_file,
             game=settings.game,
             prices=settings.prices,
+            language_aliases=settings.language_aliases,
         ),
         "store": ProjectStoreResource(db_url=pick("TRANSLATION_DB_URL", settings.db_url), data_dir=data_dir),
         # step outputs live in the data dir, next to the archive, so any machine that mounts it can resume

@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from translation_pipeline.localization.archive import ArchiveError, find_archived
+from translation_pipeline.localization.languages import LanguageMatcher
 from translation_pipeline.localization.schemas import CellSchema
 from translation_pipeline.localization.workbook import WorkbookError, read_workbook
 from translation_pipeline.partitions import workbooks
@@ -25,6 +26,7 @@ def source_workbook(
             display_name=archived.original_name,
             source_language=translation.source_language,
             target_languages=translation.target_language_list,
+            matcher=LanguageMatcher(translation.language_aliases),
         )
     except (WorkbookError, ArchiveError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None

@@ -41,6 +41,7 @@ class TranslationResource(dg.ConfigurableResource):
     glossary_file: str = ""
     game: dict[str, str] = Field(default_factory=dict)  # GameInfo fields for the system prompt
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)  # {model: {input, output}} USD per 1M
+    language_aliases: dict[str, str] = Field(default_factory=dict)  # header spelling -> language code
 
     @property
     def model_name(self) -> str:
