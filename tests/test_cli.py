@@ -64,3 +64,18 @@ def test_demo_writes_the_sample_and_translates_it(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "data" / "inbox" / "sample_strings.xlsx").is_file()
     assert "output:" in done.stdout and done.stderr == ""
+
+
+def test_progress_bar_draws_one_line_and_ends_it() -> None:
+    import io
+
+    from translation_pipeline.cli import ProgressBar
+    from translation_pipeline.localization.progress import Progress, publish, subscribe
+
+    stream = io.StringIO()
+    unsubscribe = subscribe(ProgressBar(stream, width=10))
+    publish(Progress("translations", 0, 4, 0.0))
+    publish(Progress("translations", 4, 4, 0.0123))
+    unsubscribe()
+    publish(Progress("translations", 4, 4))  # no longer drawn
+    assert stream.getvalue() == "\r  translations [..........] 0/4 $0.0000\r  translations [##########] 4/4 $0.0123\n"

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
 from tests.fake_llm_server import FakeLLMServer
-from translation_pipeline.localization.store import ProjectStore, batch_checkpoints, llm_calls
+from translation_pipeline.localization.store import ProjectStore, batch_checkpoints, llm_calls, translation_memory
 
 CLI = shutil.which("translation-pipeline", path=str(Path(sys.executable).parent)) or "translation-pipeline"
 STRINGS = [f"第{i}句台词：勇者{{0}}来到了晨曦村。" for i in range(60)]
@@ -144,3 +144,22 @@ def test_store_migrates_a_call_log_from_before_cost_and_outcome(tmp_path: Path) 
                             "outcome": "429 rate limited"}])  # fmt: skip
     assert store.workbook_usage("wb") == (2, 20, 4, 0.5)
     ProjectStore(url)  # a second start finds nothing to migrate
+
+
+def test_two_runs_at_once_on_the_same_store(server: FakeLLMServer, tmp_path: Path) -> None:
+    """Two CLI processes translate overlapping workbooks at the same time: both finish, every string is in
+    the memory once, and each is requested at most twice (both runs may ask before either has an answer)."""
+    root = tmp_path / "shared"
+    first = write_workbook(tmp_path / "a" / "Act1.xlsx", STRINGS[:40])
+    second = write_workbook(tmp_path / "b" / "Act2.xlsx", STRINGS[20:60])
+    runs = [subprocess.Popen([CLI, "translate", str(path)], env=cli_env(server, root), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for path in (first, second)]  # fmt: skip
+    for run in runs:
+        _, stderr = run.communicate(timeout=180)
+        assert run.returncode == 0, stderr
+    store = store_of(root)
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(translation_memory.c.source_text)).scalars().all()
+    assert sorted(rows) == sorted(STRINGS)
+    requested = [item for request in server.requests for item in request["item_ids"]]
+    assert 60 <= len(requested) <= 80  # 60 unique strings; only the 20 shared ones can be asked twice

@@ -8,10 +8,12 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import TextIO
 
 import dagster as dg
 
 from translation_pipeline.localization.archive import WORKBOOK_SUFFIXES, archive_file
+from translation_pipeline.localization.progress import Progress, subscribe
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.sample import write_sample_workbook
 from translation_pipeline.schedules.rerun_failed import (
@@ -50,6 +52,27 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     return "the run failed"
 
 
+class ProgressBar:
+    """Draws `translations [#####.....] 120/300 $0.0123` on one terminal line, at most 10 times a second."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream, self.width, self._last = stream, width, 0.0
+
+    def __call__(self, progress: Progress) -> None:
+        finished = progress.done >= progress.total
+        now = time.monotonic()
+        if not finished and now - self._last < 0.1:
+            return
+        self._last = now
+        filled = self.width * progress.done // max(progress.total, 1)
+        cost = "" if progress.cost_usd is None else f" ${progress.cost_usd:.4f}"
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r  {progress.stage} [{bar}] {progress.done}/{progress.total}{cost}")
+        if finished:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
 def _job_and_instance() -> tuple[dg.JobDefinition, dg.DagsterInstance, Path]:
     from translation_pipeline.definitions import build_definitions
 
@@ -61,9 +84,14 @@ def _job_and_instance() -> tuple[dg.JobDefinition, dg.DagsterInstance, Path]:
 def _run(job: dg.JobDefinition, instance: dg.DagsterInstance, key: str, tags: dict[str, str]) -> tuple[bool, str]:
     """Materialize one partition in-process: (success, the output lines or the failure message)."""
     started = time.monotonic()
-    result = job.execute_in_process(
-        instance=instance, partition_key=key, run_config=QUIET_LOGS, tags=tags, raise_on_error=False
-    )
+    unsubscribe = subscribe(ProgressBar(sys.stdout)) if sys.stdout.isatty() else None
+    try:
+        result = job.execute_in_process(
+            instance=instance, partition_key=key, run_config=QUIET_LOGS, tags=tags, raise_on_error=False
+        )
+    finally:
+        if unsubscribe:
+            unsubscribe()
     if not result.success:
         return False, _failure_message(result)
     written = result.output_for_node("translated_workbook")
@@ -163,6 +191,54 @@ def cleanup_command(days: int | None, dry_run: bool) -> int:
     return 0
 
 
+def estimate_command(files: list[str], models: list[str] | None) -> int:
+    """A dry run per file: tasks, memory hits, requests, tokens and cost per model; nothing is sent."""
+    from translation_pipeline.localization.estimate import estimate_workbook
+    from translation_pipeline.localization.glossary import GlossaryError
+    from translation_pipeline.localization.workbook import WorkbookError
+    from translation_pipeline.resources.store import ProjectStoreResource
+    from translation_pipeline.settings import DEFAULT_MODELS
+
+    settings = load_settings()
+    if not models:
+        fallback = DEFAULT_MODELS.get(settings.fallback_provider, "")
+        models = [settings.model_name] + ([fallback] if fallback and fallback != settings.model_name else [])
+    store = ProjectStoreResource(db_url=settings.db_url, data_dir=str(settings.data_path)).get_store()
+    failed = 0
+    for name in files:
+        path = Path(name)
+        if not path.is_file():
+            print(f"error: {name}: no such file", file=sys.stderr)
+            failed += 1
+            continue
+        if path.suffix.lower() not in WORKBOOK_SUFFIXES:
+            print(f"error: {name}: not an .xlsx or .xlsm workbook", file=sys.stderr)
+            failed += 1
+            continue
+        try:
+            estimate = estimate_workbook(path, settings, store, models)
+        except (WorkbookError, GlossaryError) as error:
+            print(f"error: {name}: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        rows = [
+            ("cells to fill", str(estimate.cells_to_fill)),
+            ("tasks after dedupe", str(estimate.tasks)),
+            ("translation memory hits", str(estimate.memory_hits)),
+            ("tasks to request", str(estimate.tasks_to_request)),
+            ("requests", str(estimate.requests)),
+            (f"input tokens ({estimate.tokenizer})", str(estimate.input_tokens)),
+            ("output tokens", f"{estimate.output_tokens_low}-{estimate.output_tokens_high}"),
+        ]
+        for model, cost in estimate.cost_usd.items():
+            rows.append((f"cost {model}", "unknown price" if cost is None else f"${cost[0]:.4f}-${cost[1]:.4f}"))
+        width = max(len(label) for label, _ in rows)
+        print(f"{name} (estimate, nothing sent)")
+        for label, value in rows:
+            print(f"  {label.ljust(width)}  {value}")
+    return 1 if failed else 0
+
+
 def demo() -> int:
     """Drop the sample workbook into the inbox and translate it."""
     settings = load_settings()
@@ -184,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     clean = commands.add_parser("cleanup", help="forget workbooks past the retention age (memory is kept)")
     clean.add_argument("--older-than-days", type=int, default=None)
     clean.add_argument("--dry-run", action="store_true")
+    guess = commands.add_parser("estimate", help="dry run: tasks, memory hits, requests, tokens, cost; sends nothing")
+    guess.add_argument("files", nargs="+", metavar="FILE")
+    guess.add_argument("--model", action="append", dest="models", metavar="MODEL",
+                       help="price this model (repeatable); default: the configured model and fallback")  # fmt: skip
     args = parser.parse_args(argv)
     try:
         if args.command == "translate":
@@ -196,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
             return retry_failed()
         if args.command == "cleanup":
             return cleanup_command(args.older_than_days, args.dry_run)
+        if args.command == "estimate":
+            return estimate_command(args.files, args.models)
         print(write_sample_workbook(args.path))
         return 0
     except ConfigError as error:

@@ -8,6 +8,7 @@ import pandas as pd
 from translation_pipeline.localization.contract import ProviderReply, RequestBatch
 from translation_pipeline.localization.engine import Engine, ProviderStopped, RequestRecord
 from translation_pipeline.localization.glossary import GlossaryError
+from translation_pipeline.localization.progress import Progress, publish
 from translation_pipeline.localization.prompt import PROMPT_VERSION
 from translation_pipeline.localization.providers.base import ProviderError
 from translation_pipeline.localization.schemas import TranslationSchema
@@ -76,12 +77,15 @@ def translations(
     last_log = [started]
 
     def progress(done: int, total: int) -> None:
+        cost = engine.stats.cost_usd
+        publish(Progress("translations", done, total, cost))
         now = time.monotonic()
         if now - last_log[0] >= PROGRESS_EVERY_SECONDS or done == total:
             last_log[0] = now
             rate = done / max(now - started, 1e-9)
             eta = (total - done) / rate if rate else float("inf")
-            context.log.info(f"translated {done}/{total} ({rate:.1f}/s, ETA {eta:.0f}s)")
+            spent = "unknown price" if cost is None else f"${cost:.4f}"
+            context.log.info(f"translated {done}/{total} ({rate:.1f}/s, ETA {eta:.0f}s, cost so far {spent})")
 
     engine = Engine(
         provider,

@@ -1,0 +1,33 @@
+"""Progress of a running step, for whoever in this process wants to show it (the CLI's progress bar).
+
+The Dagster log gets its own throttled lines; this is the unthrottled feed. Listeners are process-local
+by design: a run in another process or container reports through the Dagster log only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str
+    done: int
+    total: int
+    cost_usd: float | None = None
+
+
+Listener = Callable[[Progress], None]
+_listeners: list[Listener] = []
+
+
+def subscribe(listener: Listener) -> Callable[[], None]:
+    """Register `listener`; returns the function that removes it."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+def publish(progress: Progress) -> None:
+    for listener in list(_listeners):
+        listener(progress)
