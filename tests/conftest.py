@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from translation_pipeline.localization.archive import archive_file
 from translation_pipeline.sample import write_sample_workbook
 from translation_pipeline.settings import ENV_VARS
 
@@ -30,3 +33,17 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def sample_workbook(tmp_path: Path) -> Path:
     return write_sample_workbook(tmp_path / "drop" / "sample_strings.xlsx")
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    """A temporary Dagster instance (SQLite in a temp dir), as `dagster dev` would use."""
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+def register(instance: dg.DagsterInstance, workbook: Path, data_dir: Path) -> str:
+    """Archive a workbook and add its partition, as the drop-folder sensor does; returns the key."""
+    key = archive_file(workbook, data_dir / "archive").key
+    instance.add_dynamic_partitions("workbooks", [key])
+    return key

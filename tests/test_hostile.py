@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +17,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from tests.conftest import register
 from tests.test_cli import run_cli
 from tests.workbook_factory import (
     MACRO_WORKBOOK_TYPE,
@@ -32,7 +32,6 @@ from tests.workbook_factory import (
 )
 from translation_pipeline.assets.checks import ASSET_CHECKS
 from translation_pipeline.definitions import ASSETS, build_definitions, build_resources
-from translation_pipeline.localization.archive import archive_file
 from translation_pipeline.localization.providers.pseudo import PseudoProvider, pseudo_localize
 from translation_pipeline.localization.qa import read_report
 from translation_pipeline.localization.workbook import WorkbookError, read_workbook
@@ -94,18 +93,6 @@ def make_hostile(folder: Path, case: str) -> tuple[Path, str]:
     path = folder / f"{case} 对话 🎮.xlsx"
     build(path)  # type: ignore[operator]
     return path, problem
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
-def register(instance: dg.DagsterInstance, workbook: Path, data_dir: Path) -> str:
-    key = archive_file(workbook, data_dir / "archive").key
-    instance.add_dynamic_partitions("workbooks", [key])
-    return key
 
 
 def run(instance: dg.DagsterInstance, key: str, **kwargs: object) -> dg.ExecuteInProcessResult:

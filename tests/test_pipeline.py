@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from openpyxl import load_workbook
 
+from tests.conftest import register
 from tests.workbook_factory import assert_workbooks_equal_except
 from translation_pipeline.definitions import ASSETS, build_definitions, build_resources
-from translation_pipeline.localization.archive import archive_file
 from translation_pipeline.localization.providers.pseudo import pseudo_localize
 from translation_pipeline.settings import load_settings
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
-def register(instance: dg.DagsterInstance, workbook: Path, data_dir: Path) -> str:
-    key = archive_file(workbook, data_dir / "archive").key
-    instance.add_dynamic_partitions("workbooks", [key])
-    return key
 
 
 def run(instance: dg.DagsterInstance, key: str, **kwargs: object) -> dg.ExecuteInProcessResult:

@@ -152,6 +152,9 @@ def test_two_runs_at_once_on_the_same_store(server: FakeLLMServer, tmp_path: Pat
     root = tmp_path / "shared"
     first = write_workbook(tmp_path / "a" / "Act1.xlsx", STRINGS[:40])
     second = write_workbook(tmp_path / "b" / "Act2.xlsx", STRINGS[20:60])
+    # an operator's first command initializes the instance; two processes creating a brand-new SQLite
+    # DAGSTER_HOME at the same instant race inside Dagster ("table runs already exists")
+    subprocess.run([CLI, "status"], env=cli_env(server, root), capture_output=True, timeout=120, check=True)
     runs = [subprocess.Popen([CLI, "translate", str(path)], env=cli_env(server, root), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for path in (first, second)]  # fmt: skip
     for run in runs:

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from tests.conftest import register
 from translation_pipeline.definitions import build_definitions
-from translation_pipeline.localization.archive import archive_file
 from translation_pipeline.localization.providers.base import ProviderError
 from translation_pipeline.localization.providers.pseudo import PseudoProvider
 from translation_pipeline.schedules.rerun_failed import ATTEMPT_TAG, GAVE_UP_TAG
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
-def register(instance: dg.DagsterInstance, workbook: Path, data_dir: Path) -> str:
-    key = archive_file(workbook, data_dir / "archive").key
-    instance.add_dynamic_partitions("workbooks", [key])
-    return key
 
 
 def run_job(defs: dg.Definitions, instance: dg.DagsterInstance, key: str, tags: dict | None = None) -> bool:

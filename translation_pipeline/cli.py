@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -35,8 +36,10 @@ def _instance(data_dir: Path) -> dg.DagsterInstance:
     yet is created as the embedded default (SQLite)."""
     home = Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home").resolve()
     if not home.is_dir():
-        home.mkdir(parents=True)
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        home.mkdir(parents=True, exist_ok=True)  # another CLI process may be creating it too
+        config = home / "dagster.yaml"
+        with contextlib.suppress(FileExistsError), config.open("x", encoding="utf-8") as handle:
+            handle.write("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()
 
@@ -47,7 +50,10 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
             data = event.step_failure_data
             if data.user_failure_data and data.user_failure_data.description:
                 return data.user_failure_data.description
-            message = data.error.message.strip().splitlines()[-1] if data.error else "unknown error"
+            error = data.error
+            while error is not None and error.cause is not None:  # the root cause, not Dagster's wrapper
+                error = error.cause
+            message = error.message.strip().splitlines()[-1] if error else "unknown error"
             return f"step {event.step_key} failed: {message}"
     return "the run failed"
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from translation_pipeline.localization.contract import ProviderReply, RequestBatch
+from translation_pipeline.localization.contract import ProviderReply, RequestBatch, user_message
+from translation_pipeline.localization.glossary import Glossary
+from translation_pipeline.localization.prompt import GameInfo, system_prompt
 
 
 class ProviderError(Exception):
@@ -29,3 +31,22 @@ class TranslationProvider(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+
+class ChatProvider(TranslationProvider):
+    """A provider that sends the batch contract as chat messages: the system prompt (game info, rules,
+    JSON only) and one JSON object as the user message, with the glossary terms the batch's sources use."""
+
+    def __init__(self, model: str, *, game: GameInfo | None, glossary: Glossary | None, timeout: float) -> None:
+        self.model = model
+        self.game = game or GameInfo()
+        self.glossary = glossary
+        self.timeout = timeout
+
+    def messages(self, batch: RequestBatch) -> list[dict[str, str]]:
+        texts = [item.text for item in batch.items]
+        terms = self.glossary.terms_for(texts, batch.target_language) if self.glossary else []
+        return [
+            {"role": "system", "content": system_prompt(batch.source_language, batch.target_language, self.game)},
+            {"role": "user", "content": user_message(batch, terms)},
+        ]

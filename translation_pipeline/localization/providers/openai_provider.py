@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import openai
 
-from translation_pipeline.localization.contract import ProviderReply, RequestBatch, Usage, user_message
+from translation_pipeline.localization.contract import ProviderReply, RequestBatch, Usage
 from translation_pipeline.localization.glossary import Glossary
-from translation_pipeline.localization.prompt import GameInfo, system_prompt
-from translation_pipeline.localization.providers.base import ProviderError, TranslationProvider
+from translation_pipeline.localization.prompt import GameInfo
+from translation_pipeline.localization.providers.base import ChatProvider, ProviderError
 from translation_pipeline.localization.ratelimit import parse_retry_after
 
 # what a non-retryable status means, for the message that stops the run
@@ -39,7 +39,7 @@ def status_error(status: int, detail: str, retry_after: str | None) -> ProviderE
     )
 
 
-class OpenAIProvider(TranslationProvider):
+class OpenAIProvider(ChatProvider):
     name = "openai"
 
     def __init__(
@@ -52,23 +52,13 @@ class OpenAIProvider(TranslationProvider):
         api_key: str | None = None,
         base_url: str | None = None,
     ) -> None:
-        self.model = model
-        self.game = game or GameInfo()
-        self.glossary = glossary
-        self.timeout = timeout
+        super().__init__(model, game=game, glossary=glossary, timeout=timeout)
         try:  # api_key / base_url None: the SDK reads OPENAI_API_KEY / OPENAI_BASE_URL
             self._client = openai.AsyncOpenAI(
                 api_key=api_key or None, base_url=base_url or None, timeout=timeout, max_retries=0
             )
         except openai.OpenAIError as error:
             raise ProviderError(f"openai: {error}", retryable=False) from error
-
-    def messages(self, batch: RequestBatch) -> list[dict[str, str]]:
-        terms = self.glossary.terms_for((i.text for i in batch.items), batch.target_language) if self.glossary else []
-        return [
-            {"role": "system", "content": system_prompt(batch.source_language, batch.target_language, self.game)},
-            {"role": "user", "content": user_message(batch, terms)},
-        ]
 
     async def translate(self, batch: RequestBatch) -> ProviderReply:
         try:

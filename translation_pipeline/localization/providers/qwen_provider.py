@@ -16,14 +16,14 @@ from dashscope.api_entities.aio_session import close_shared_aio_session
 from dashscope.common.api_key import get_default_api_key
 from dashscope.common.error import AuthenticationError
 
-from translation_pipeline.localization.contract import ProviderReply, RequestBatch, Usage, user_message
+from translation_pipeline.localization.contract import ProviderReply, RequestBatch, Usage
 from translation_pipeline.localization.glossary import Glossary
-from translation_pipeline.localization.prompt import GameInfo, system_prompt
-from translation_pipeline.localization.providers.base import ProviderError, TranslationProvider
+from translation_pipeline.localization.prompt import GameInfo
+from translation_pipeline.localization.providers.base import ChatProvider, ProviderError
 from translation_pipeline.localization.providers.openai_provider import status_error
 
 
-class QwenProvider(TranslationProvider):
+class QwenProvider(ChatProvider):
     name = "qwen"
 
     def __init__(
@@ -36,23 +36,13 @@ class QwenProvider(TranslationProvider):
         api_key: str | None = None,
         base_url: str | None = None,
     ) -> None:
-        self.model = model
-        self.game = game or GameInfo()
-        self.glossary = glossary
-        self.timeout = timeout
+        super().__init__(model, game=game, glossary=glossary, timeout=timeout)
         if base_url:
             dashscope.base_http_api_url = base_url
         try:  # the env var first: the SDK reads it only once, at import
             self._api_key = api_key or os.environ.get("DASHSCOPE_API_KEY") or get_default_api_key()
         except AuthenticationError as error:
             raise ProviderError("qwen: no API key: set DASHSCOPE_API_KEY", retryable=False) from error
-
-    def messages(self, batch: RequestBatch) -> list[dict[str, str]]:
-        terms = self.glossary.terms_for((i.text for i in batch.items), batch.target_language) if self.glossary else []
-        return [
-            {"role": "system", "content": system_prompt(batch.source_language, batch.target_language, self.game)},
-            {"role": "user", "content": user_message(batch, terms)},
-        ]
 
     async def translate(self, batch: RequestBatch) -> ProviderReply:
         try:
