@@ -20,11 +20,8 @@ from openpyxl import load_workbook
 from tests.conftest import register
 from tests.test_cli import run_cli
 from tests.workbook_factory import (
-    MACRO_WORKBOOK_TYPE,
-    PLAIN_WORKBOOK_TYPE,
-    VBA_CONTENT_TYPE,
-    VBA_REL_TYPE,
     add_parts,
+    add_vba_project,
     assert_workbooks_equal_except,
     build_large_workbook,
     build_ole2,
@@ -220,20 +217,7 @@ def test_unusual_file_names_go_through_the_chain(
 def test_xlsm_macros_survive_the_chain(instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path) -> None:
     vba = b"\xd0\xcf\x11\xe0 fake VBA project \x00\x01" * 50
     path = build_table(tmp_path / "Macros 宏.xlsm", {"S": TABLE, "Dialog": [["中文", "English"], ["你好", None]]})
-    add_parts(  # wired in like tests/workbook_factory.build_xlsm does
-        path,
-        {"xl/vbaProject.bin": vba},
-        replace={
-            "[Content_Types].xml": (
-                PLAIN_WORKBOOK_TYPE,
-                f'{MACRO_WORKBOOK_TYPE}"/><Override PartName="/xl/vbaProject.bin" ContentType="{VBA_CONTENT_TYPE}',
-            ),
-            "xl/_rels/workbook.xml.rels": (
-                "</Relationships>",
-                f'<Relationship Id="rIdVba" Type="{VBA_REL_TYPE}" Target="vbaProject.bin"/></Relationships>',
-            ),
-        },
-    )
+    add_vba_project(path, vba)
     result = run(instance, register(instance, path, data_dir))
     assert result.success
     output = output_of(result)

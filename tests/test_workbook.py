@@ -5,22 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
 
+from tests.workbook_factory import build_table
 from translation_pipeline.localization.languages import LanguageMatcher
 from translation_pipeline.localization.schemas import CellSchema
 from translation_pipeline.localization.workbook import WorkbookError, classify, read_workbook
-
-
-def make(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for title, rows in sheets.items():
-        sheet = workbook.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    workbook.save(path)
-    return path
 
 
 @pytest.mark.parametrize(
@@ -41,7 +30,7 @@ def test_configured_aliases_extend_the_table() -> None:
 
 
 def test_columns_kinds_and_context(tmp_path: Path) -> None:
-    path = make(
+    path = build_table(
         tmp_path / "t.xlsx",
         {
             "Notes": [["just", "a", "sheet"], ["no", "languages", "here"]],
@@ -82,20 +71,20 @@ def pd_na(value: object) -> bool:
 
 
 def test_key_falls_back_to_sheet_and_row(tmp_path: Path) -> None:
-    path = make(tmp_path / "t.xlsx", {"S": [["zh-CN", "en"], ["你好", None]]})
+    path = build_table(tmp_path / "t.xlsx", {"S": [["zh-CN", "en"], ["你好", None]]})
     assert read_workbook(path).cells["key"].tolist() == ["S!2"]
 
 
 def test_auto_source_is_the_most_filled_language_column(tmp_path: Path) -> None:
     rows = [["en", "中文", "ja"], [None, "你好", None], ["Hi", "再见", None], [None, "谢谢", None]]
-    parsed = read_workbook(make(tmp_path / "t.xlsx", {"S": rows}))
+    parsed = read_workbook(build_table(tmp_path / "t.xlsx", {"S": rows}))
     assert parsed.sheets[0].source_language == "zh-CN"
     assert parsed.sheets[0].target_columns == {"en": "A", "ja": "C"}
 
 
 def test_configured_source_and_target_filter(tmp_path: Path) -> None:
     rows = [["en", "中文", "ja", "ko"], ["Hi", "你好", None, None], ["Bye", "再见", None, None]]
-    path = make(tmp_path / "t.xlsx", {"S": rows})
+    path = build_table(tmp_path / "t.xlsx", {"S": rows})
     parsed = read_workbook(path, source_language="en", target_languages=["ja"])
     assert parsed.sheets[0].source_language == "en"
     assert set(parsed.cells["target_language"]) == {"ja"}
@@ -103,13 +92,15 @@ def test_configured_source_and_target_filter(tmp_path: Path) -> None:
 
 
 def test_sheet_without_the_configured_source_is_left_alone(tmp_path: Path) -> None:
-    path = make(tmp_path / "t.xlsx", {"A": [["zh-CN", "en"], ["你好", None]], "B": [["ja", "en"], ["やあ", None]]})
+    path = build_table(
+        tmp_path / "t.xlsx", {"A": [["zh-CN", "en"], ["你好", None]], "B": [["ja", "en"], ["やあ", None]]}
+    )
     parsed = read_workbook(path, source_language="中文")
     assert [s.skipped for s in parsed.sheets] == [None, "no zh-CN column"]
 
 
 def test_duplicate_language_column_is_reported_and_left_alone(tmp_path: Path) -> None:
-    path = make(tmp_path / "t.xlsx", {"S": [["zh-CN", "en", "English"], ["你好", None, None]]})
+    path = build_table(tmp_path / "t.xlsx", {"S": [["zh-CN", "en", "English"], ["你好", None, None]]})
     parsed = read_workbook(path)
     assert parsed.sheets[0].target_columns == {"en": "B"}
     assert "repeats language en" in parsed.sheets[0].warnings[0]
@@ -117,7 +108,7 @@ def test_duplicate_language_column_is_reported_and_left_alone(tmp_path: Path) ->
 
 
 def test_no_usable_sheet_is_one_clear_error(tmp_path: Path) -> None:
-    path = make(tmp_path / "plain.xlsx", {"S": [["name", "value"], ["a", 1]]})
+    path = build_table(tmp_path / "plain.xlsx", {"S": [["name", "value"], ["a", 1]]})
     with pytest.raises(WorkbookError, match=r"^plain\.xlsx: no sheet has a source and a target language column"):
         read_workbook(path)
 

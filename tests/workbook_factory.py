@@ -160,9 +160,8 @@ def add_parts(path: Path, parts: dict[str, bytes], replace: dict[str, tuple[str,
     path.write_bytes(buffer.getvalue())
 
 
-def build_xlsm(path: Path, vba_bytes: bytes) -> Path:
-    """A macro-enabled workbook: the rich workbook plus an `xl/vbaProject.bin` part wired into the package."""
-    build_rich_workbook(path)
+def add_vba_project(path: Path, vba_bytes: bytes) -> None:
+    """Make a saved workbook macro-enabled: the VBA part, its content type and its relationship."""
     add_parts(
         path,
         {"xl/vbaProject.bin": vba_bytes},
@@ -177,6 +176,12 @@ def build_xlsm(path: Path, vba_bytes: bytes) -> Path:
             ),
         },
     )
+
+
+def build_xlsm(path: Path, vba_bytes: bytes) -> Path:
+    """A macro-enabled workbook: the rich workbook plus an `xl/vbaProject.bin` part wired into the package."""
+    build_rich_workbook(path)
+    add_vba_project(path, vba_bytes)
     return path
 
 
