@@ -31,7 +31,7 @@ from translation_pipeline.assets.checks import ASSET_CHECKS
 from translation_pipeline.definitions import ASSETS, build_definitions, build_resources
 from translation_pipeline.localization.providers.pseudo import PseudoProvider, pseudo_localize
 from translation_pipeline.localization.qa import read_report
-from translation_pipeline.localization.workbook import WorkbookError, read_workbook
+from translation_pipeline.localization.workbook import WorkbookError, check_package, read_workbook
 from translation_pipeline.settings import load_settings
 
 DAMAGED = "not a readable .xlsx workbook: the file is damaged or not an Excel workbook"
@@ -134,6 +134,29 @@ def test_reader_names_the_file_and_the_problem(tmp_path: Path, case: str) -> Non
     message = str(raised.value)
     assert message.startswith(f"Dialog v2 对话 🎮.xlsx: {problem}"), message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_cheap_check_finds_all_but_damage_inside_the_parts_with_the_readers_message(tmp_path: Path, case: str) -> None:
+    """`check_package` (used by the drop-folder sensor) reports what `read_workbook` would, word for word."""
+    path, _ = make_hostile(tmp_path, case)
+    with pytest.raises(WorkbookError) as raised:
+        read_workbook(path)
+    if case in ("damaged_sheet", "no_language_header"):  # only reading the sheets finds these
+        assert check_package(path) is None
+    else:
+        assert check_package(path) == raised.value.problem
+
+
+def test_cheap_check_reads_no_part_of_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big strings.xlsx"
+    build_large_workbook(path, 2)
+
+    def no_part(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a part of the package was read")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", no_part)
+    assert check_package(path) is None
 
 
 @pytest.mark.parametrize("case", ["corrupt", "empty", "old_xls", "password", "csv", "no_language_header"])

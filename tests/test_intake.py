@@ -149,3 +149,42 @@ def test_with_handled_moves_the_file_from_pending(tmp_path: Path) -> None:
     assert cursor.with_handled(ready, "A-00000000") == IntakeCursor(
         pending={"B.xlsx": Observation(3, 4)}, handled={"A.xlsx": Handled(1, 2, "A-00000000")}
     )
+
+
+def test_rejected_file_is_not_ready_again_until_it_changes(tmp_path: Path) -> None:
+    path = drop(tmp_path, "Bad.xlsx", b"")
+    _, cursor = ready_names(tmp_path, IntakeCursor())
+    result = scan(tmp_path, cursor)
+    cursor = result.cursor.with_rejected(result.ready[0])
+    assert cursor == IntakeCursor(rejected={"Bad.xlsx": Observation(0, path.stat().st_mtime_ns)})
+    for _ in range(3):
+        result = scan(tmp_path, cursor)
+        assert result.ready == [] and result.cursor == cursor
+    path.write_bytes(b"PK\x03\x04 fixed")
+    names, cursor = ready_names(tmp_path, cursor)
+    assert names == [] and cursor.rejected == {}
+    names, _ = ready_names(tmp_path, cursor)
+    assert names == ["Bad.xlsx"]
+
+
+def test_rejected_file_removed_is_forgotten(tmp_path: Path) -> None:
+    path = drop(tmp_path, "Bad.xlsx", b"")
+    cursor = IntakeCursor(rejected={"Bad.xlsx": Observation(0, path.stat().st_mtime_ns)})
+    path.unlink()
+    result = scan(tmp_path, cursor)
+    assert result.vanished == ["Bad.xlsx"] and result.cursor == IntakeCursor()
+
+
+def test_cursor_with_rejected_files_round_trips_and_older_cursors_still_load() -> None:
+    cursor = IntakeCursor(rejected={"坏 🎮.xlsx": Observation(0, 1_700_000_000_000_000_002)})
+    restored = IntakeCursor.from_json(cursor.to_json())
+    assert restored == cursor and isinstance(restored.rejected["坏 🎮.xlsx"], Observation)
+    older = '{"version": 1, "pending": {"A.xlsx": [1, 2]}, "handled": {}}'
+    assert IntakeCursor.from_json(older) == IntakeCursor(pending={"A.xlsx": Observation(1, 2)})
+
+
+def test_with_handled_keeps_the_rejected_files(tmp_path: Path) -> None:
+    cursor = IntakeCursor(pending={"A.xlsx": Observation(1, 2)}, rejected={"B.xlsx": Observation(3, 4)})
+    assert cursor.with_handled(ReadyFile(tmp_path / "A.xlsx", Observation(1, 2)), "A-00000000").rejected == {
+        "B.xlsx": Observation(3, 4)
+    }

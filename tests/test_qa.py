@@ -19,6 +19,8 @@ from translation_pipeline.localization.qa import (
     summarize,
     write_report,
 )
+from translation_pipeline.localization.tasks import plan_tasks
+from translation_pipeline.localization.workbook import CELL_COLUMNS
 
 GLOSSARY = Glossary([GlossaryEntry("勇者", "en", "Hero"), GlossaryEntry("勇者", "ja", "勇者")])
 
@@ -111,6 +113,68 @@ def test_sheet_default_max_length_applies_where_the_row_has_none() -> None:
     ]
     issues = findings(outcomes(rows), {}, max_length_defaults={"UI": 5})
     assert issues[["cell", "rule", "detail"]].values.tolist() == [["C2", "max_length", "7 characters, max 5"]]
+
+
+def shared_task_outcomes(row_limits: list[int | None] | None, text: str) -> pd.DataFrame:
+    """Rows C2, C3, ... with the same source, so one task (limit: the smallest row limit) fills them all.
+
+    `row_limits` are the rows' own max lengths, carried by the assignments; None: assignments without them."""
+    limits = row_limits or [5, 50]
+    assignments = pd.DataFrame(
+        [("S", f"C{row}", f"k.C{row}", "t1") for row in range(2, 2 + len(limits))],
+        columns=["sheet", "target_cell", "key", "task_id"],
+    )
+    if row_limits is not None:
+        assignments["max_length"] = pd.array(row_limits, dtype="Int64")
+    smallest = min((limit for limit in limits if limit is not None), default=None)
+    tasks = pd.DataFrame(
+        [("t1", "b1", "zh-CN", "en", "确定", "", smallest, len(limits))],
+        columns=["task_id", "batch_id", "source_language", "target_language", "source_text", "context",
+                 "max_length", "cell_count"],
+    )  # fmt: skip
+    tasks["max_length"] = tasks["max_length"].astype("Int64")
+    translations = pd.DataFrame(
+        [("t1", "translated", text, "", 1, "m")], columns=["task_id", "status", "text", "error", "attempts", "origin"]
+    )
+    return cell_outcomes(assignments, tasks, translations)
+
+
+def test_max_length_is_checked_against_each_rows_own_limit() -> None:
+    """The shared task's limit is 5; the row with limit 50 holds a 10-character translation fine."""
+    issues = findings(shared_task_outcomes([5, 50], "Confirm it"), {})
+    assert issues[["cell", "rule", "detail"]].values.tolist() == [["C2", "max_length", "10 characters, max 5"]]
+
+
+def test_planned_rows_sharing_a_task_are_checked_against_their_own_limits() -> None:
+    """Through the planner: two rows with the same source and limits 5 and 50 are one task with limit 5."""
+    cells = pd.DataFrame(
+        [("S", row, f"k{row}", "zh-CN", "确定", "text", "en", f"C{row}", False, "", "", limit)
+         for row, limit in ((2, 5), (3, 50))],
+        columns=CELL_COLUMNS,
+    )  # fmt: skip
+    cells["max_length"] = cells["max_length"].astype("Int64")
+    plan = plan_tasks(cells)
+    assert plan.tasks["max_length"].tolist() == [5]
+    translations = pd.DataFrame(
+        [("t1", "translated", "Confirm it", "", 1, "m")],
+        columns=["task_id", "status", "text", "error", "attempts", "origin"],
+    )
+    issues = findings(cell_outcomes(plan.assignments, plan.tasks, translations), {})
+    assert issues[["cell", "rule", "detail"]].values.tolist() == [["C2", "max_length", "10 characters, max 5"]]
+
+
+def test_a_row_without_a_limit_gets_the_sheet_default_not_the_shared_tasks_limit() -> None:
+    data = shared_task_outcomes([5, None], "Confirm it")
+    assert findings(data, {}, max_length_defaults={"S": 50})["cell"].tolist() == ["C2"]
+    assert findings(data, {})["cell"].tolist() == ["C2"]
+
+
+def test_assignments_without_row_limits_fall_back_to_the_tasks_limit() -> None:
+    """A plan pickled before assignments carried the row's max length: every cell of the task gets its limit."""
+    issues = findings(shared_task_outcomes(None, "Confirm it"), {})
+    assert issues[["cell", "detail"]].values.tolist() == [
+        ["C2", "10 characters, max 5"], ["C3", "10 characters, max 5"],
+    ]  # fmt: skip
 
 
 def test_script_check_only_for_targets_that_do_not_use_the_source_script() -> None:

@@ -2,24 +2,43 @@
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.instigation_logger import get_instigation_log_records
 
+from tests.test_hostile import HOSTILE, make_hostile
 from translation_pipeline.localization import archive
 from translation_pipeline.localization.keys import workbook_key
+from translation_pipeline.localization.workbook import WorkbookError, read_workbook
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.sensors import drop_folder
 from translation_pipeline.sensors.drop_folder import workbook_drop_sensor
 
+# hostile files only a full read finds out: they get a run, which fails with the message (tests/test_hostile.py)
+NEEDS_A_FULL_READ = {"damaged_sheet", "no_language_header"}
+
 
 @dg.asset(partitions_def=workbooks)
 def workbook_stub() -> None:
     """Stands in for the real assets: the sensor only needs a job over the `workbooks` partitions."""
+
+
+def package(data: bytes) -> bytes:
+    """A zip that passes the sensor's cheap check (it has `[Content_Types].xml`); equal data, equal bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as package:
+        for name, content in (("[Content_Types].xml", b"<Types/>"), ("xl/workbook.xml", data)):
+            package.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), content)
+    return buffer.getvalue()
 
 
 class Harness:
@@ -29,6 +48,9 @@ class Harness:
         self.data_dir = data_dir
         self.instance = instance
         self.cursor: str | None = None
+        self.logs: list[dict[str, Any]] = []
+        """The log records of the last tick, as the instance stored them for the UI's tick log."""
+        self._records_read: dict[tuple[str, ...], int] = {}
         self.defs = dg.Definitions(
             assets=[workbook_stub],
             jobs=[dg.define_asset_job("translate_workbook_job", selection=[workbook_stub])],
@@ -36,20 +58,33 @@ class Harness:
             resources={"data_dir": data_dir},
         )
 
-    def drop(self, name: str, data: bytes = b"PK\x03\x04 dialog table") -> Path:
+    def drop(self, name: str, data: bytes = b"dialog table") -> Path:
+        """A file that looks like a workbook to the sensor's cheap check; `data` sets its content hash."""
         path = self.data_dir.inbox / name
-        path.write_bytes(data)
+        path.write_bytes(package(data))
         return path
 
     def tick(self) -> dg.SensorResult:
-        """Evaluate once with the stored cursor, then apply the partition requests like the daemon."""
-        context = dg.build_sensor_context(
+        """Evaluate once with the stored cursor, then apply the partition requests like the daemon.
+
+        With a repository and sensor name the context has a log key, so `context.log` writes to the instance's
+        compute log manager as on a daemon tick; the records are read back into `logs` once the context closed.
+        """
+        with dg.build_sensor_context(
             instance=self.instance,
+            instance_ref=self.instance.get_ref(),  # without it `context.log` only writes to the console
             cursor=self.cursor,
             definitions=self.defs,
             resources={"data_dir": self.data_dir},
-        )
-        result = workbook_drop_sensor(context)
+            repository_name="__repository__",
+            sensor_name=workbook_drop_sensor.name,
+        ) as context:
+            result = workbook_drop_sensor(context)
+            log_key = tuple(context.log_key or ())
+        assert log_key, "the context has a log key"
+        records = get_instigation_log_records(self.instance, log_key)  # ticks within a second share a key
+        self.logs = list(records[self._records_read.get(log_key, 0) :])
+        self._records_read[log_key] = len(records)
         assert isinstance(result, dg.SensorResult)
         self.cursor = result.cursor
         for request in result.dynamic_partitions_requests or []:
@@ -59,6 +94,10 @@ class Harness:
     def two_ticks(self) -> dg.SensorResult:
         assert self.tick().run_requests == []
         return self.tick()
+
+    def errors(self) -> list[str]:
+        """The error lines the last tick logged."""
+        return [record["dagster_meta"]["orig_message"] for record in self.logs if record["levelname"] == "ERROR"]
 
 
 @pytest.fixture
@@ -126,6 +165,17 @@ def test_unchanged_file_is_hashed_once(harness: Harness, monkeypatch: pytest.Mon
     assert len(hashed) == 1  # the archived copy is hashed once, on the tick that registers it
 
 
+def test_the_tick_log_is_read_back(harness: Harness) -> None:
+    """The harness reads what the sensor logged from the instance: a tick that logs nothing reads nothing."""
+    harness.drop("Dialog.xlsx")
+    harness.two_ticks()
+    assert [(r["levelname"], r["dagster_meta"]["orig_message"]) for r in harness.logs] == [
+        ("INFO", f"Dialog.xlsx -> {workbook_key(harness.data_dir.inbox / 'Dialog.xlsx')}")
+    ]
+    harness.tick()
+    assert harness.logs == []
+
+
 def test_same_bytes_under_a_name_with_the_same_slug_requests_nothing(
     harness: Harness, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -157,10 +207,10 @@ def test_same_key_twice_in_one_tick_is_requested_once(harness: Harness) -> None:
 
 
 def test_new_bytes_under_the_same_name_get_a_new_key(harness: Harness) -> None:
-    harness.drop("Dialog.xlsx", b"PK version 1")
+    harness.drop("Dialog.xlsx", b"version 1")
     first_key = requested_keys(harness.two_ticks())[0]
 
-    harness.drop("Dialog.xlsx", b"PK version 2, with more rows")
+    harness.drop("Dialog.xlsx", b"version 2, with more rows")
     result = harness.two_ticks()
     assert len(requested_keys(result)) == 1
     new_key = requested_keys(result)[0]
@@ -170,17 +220,21 @@ def test_new_bytes_under_the_same_name_get_a_new_key(harness: Harness) -> None:
 
 
 def test_file_still_being_written_waits(harness: Harness) -> None:
-    path = harness.drop("Items.xlsx", b"PK part")
+    """Half a zip is no workbook: it is neither checked nor logged before it holds still."""
+    whole = package(b"items " * 100)
+    path = harness.data_dir.inbox / "Items.xlsx"
+    path.write_bytes(whole[: len(whole) // 2])
     harness.tick()
     with path.open("ab") as handle:
-        handle.write(b" and the rest")
+        handle.write(whole[len(whole) // 2 :])
     assert harness.tick().run_requests == []
     assert requested_keys(harness.tick()) == [workbook_key(path)]
+    assert harness.errors() == []
 
 
 def test_two_files_at_once_are_two_runs(harness: Harness) -> None:
-    harness.drop("Dialog.xlsx", b"PK dialog")
-    harness.drop("Items.xlsm", b"PK items")
+    harness.drop("Dialog.xlsx", b"dialog")
+    harness.drop("Items.xlsm", b"items")
     result = harness.two_ticks()
     assert sorted(requested_keys(result)) == sorted(added_keys(result))
     assert len(result.run_requests) == 2
@@ -227,8 +281,8 @@ def test_unreadable_file_is_skipped_without_stopping_the_others(
         return real_archive_file(source, archive_dir)
 
     monkeypatch.setattr(drop_folder, "archive_file", archive_file)
-    harness.drop("Locked.xlsx", b"PK locked")
-    ok = harness.drop("Dialog.xlsx", b"PK dialog")
+    harness.drop("Locked.xlsx", b"locked")
+    ok = harness.drop("Dialog.xlsx", b"dialog")
     result = harness.two_ticks()
     assert requested_keys(result) == [workbook_key(ok)]
     assert "Locked.xlsx: cannot be read" in capfd.readouterr().err
@@ -241,3 +295,78 @@ def test_unreadable_cursor_starts_afresh(harness: Harness) -> None:
     harness.cursor = "not json"
     harness.drop("Dialog.xlsx")
     assert len(harness.two_ticks().run_requests) == 1
+
+
+# --- files that are no workbook ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", sorted(set(HOSTILE) - NEEDS_A_FULL_READ))
+def test_bad_file_is_logged_once_and_gets_no_run(harness: Harness, case: str) -> None:
+    bad, problem = make_hostile(harness.data_dir.inbox, case)
+    good = harness.drop("Good.xlsx")
+
+    first = harness.tick()
+    assert first.run_requests == [] and harness.errors() == [], "checked once it holds still"
+    second = harness.tick()
+    assert requested_keys(second) == added_keys(second) == [workbook_key(good)], "the good file still runs"
+
+    errors = harness.errors()
+    assert len(errors) == 1, harness.logs
+    assert errors[0].startswith(f"{bad.name}: {problem}")
+    with pytest.raises(WorkbookError) as raised:
+        read_workbook(bad)
+    assert errors[0] == str(raised.value), "the message the run would fail with"
+    assert "\n" not in errors[0]
+    (record,) = (r for r in harness.logs if r["levelname"] == "ERROR")
+    assert not record["exc_info"] and not record["exc_text"], "no traceback"
+    assert {path.stem for path in harness.data_dir.archive.iterdir()} == {workbook_key(good)}, "never archived"
+
+    for _ in range(3):
+        later = harness.tick()
+        assert later.run_requests == [] and added_keys(later) == []
+        assert harness.errors() == [], "not logged again while unchanged"
+    assert bad.name in (harness.cursor or "")
+
+
+def test_bad_file_is_checked_again_whenever_it_changes(harness: Harness) -> None:
+    path = harness.data_dir.inbox / "Dialog.xlsx"
+    path.write_bytes(b"")
+    harness.two_ticks()
+    assert harness.errors() == ["Dialog.xlsx: the file is empty (0 bytes)"]
+
+    path.write_text("Key,中文,English\n", encoding="utf-8")  # new size: checked again, once
+    assert harness.two_ticks().run_requests == []
+    assert harness.errors() == [
+        "Dialog.xlsx: not a readable .xlsx workbook: it is a text (CSV?) file renamed to .xlsx; "
+        "open it in Excel and save it as .xlsx"
+    ]
+    assert harness.tick().run_requests == [] and harness.errors() == []
+
+    stat = path.stat()  # same size, new mtime: checked again
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert harness.two_ticks().run_requests == []
+    assert len(harness.errors()) == 1
+
+    path.write_bytes(package(b"fixed"))
+    assert requested_keys(harness.two_ticks()) == [workbook_key(path)]
+    assert harness.errors() == []
+
+
+def test_bad_file_removed_is_forgotten(harness: Harness) -> None:
+    bad, _ = make_hostile(harness.data_dir.inbox, "old_xls")
+    harness.two_ticks()
+    assert len(harness.errors()) == 1
+    bad.unlink()
+    harness.tick()
+    assert bad.name not in (harness.cursor or "")
+    assert [r["dagster_meta"]["orig_message"] for r in harness.logs] == [
+        f"{bad.name}: no longer in the inbox, forgotten"
+    ]
+
+
+@pytest.mark.parametrize("case", sorted(NEEDS_A_FULL_READ))
+def test_bad_file_only_a_full_read_finds_gets_a_run(harness: Harness, case: str) -> None:
+    """The sensor never loads a workbook; the run then fails with the message (tests/test_hostile.py)."""
+    bad, _ = make_hostile(harness.data_dir.inbox, case)
+    assert requested_keys(harness.two_ticks()) == [workbook_key(bad)]
+    assert harness.errors() == []

@@ -2,8 +2,10 @@
 
 A file is ready once its (size, mtime_ns) is the same on two consecutive scans; until then it is
 *pending*. Once registered it is *handled*: its (size, mtime_ns) -> key is remembered so an unchanged
-file is neither hashed nor registered again. The state lives in `IntakeCursor` (JSON, so the sensor
-can store it as its cursor); `scan` is pure apart from listing and stat-ing the folder.
+file is neither hashed nor registered again. A ready file that is no workbook at all (`check_package`) is
+*rejected*: its (size, mtime_ns) is remembered so it is reported once, and checked again only when it
+changes. The state lives in `IntakeCursor` (JSON, so the sensor can store it as its cursor); `scan` is pure
+apart from listing and stat-ing the folder.
 """
 
 from __future__ import annotations
@@ -36,14 +38,15 @@ class Handled(NamedTuple):
 
 @dataclass(frozen=True)
 class IntakeCursor:
-    """What the previous scans saw, by file name: pending observations and handled files."""
+    """What the previous scans saw, by file name: pending observations, handled and rejected files."""
 
     pending: dict[str, Observation] = field(default_factory=dict)
     handled: dict[str, Handled] = field(default_factory=dict)
+    rejected: dict[str, Observation] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(
-            {"version": CURSOR_VERSION, "pending": self.pending, "handled": self.handled},
+            {"version": CURSOR_VERSION, "pending": self.pending, "handled": self.handled, "rejected": self.rejected},
             ensure_ascii=False,
             sort_keys=True,
         )
@@ -60,6 +63,8 @@ class IntakeCursor:
             return cls(
                 pending={name: Observation(*obs) for name, obs in data["pending"].items()},
                 handled={name: Handled(*entry) for name, entry in data["handled"].items()},
+                # absent from cursors written before files could be rejected
+                rejected={name: Observation(*obs) for name, obs in data.get("rejected", {}).items()},
             )
         except (AttributeError, KeyError, TypeError, json.JSONDecodeError) as err:
             raise ValueError(f"not an intake cursor: {err}") from err
@@ -68,7 +73,14 @@ class IntakeCursor:
         """The cursor after `ready` was registered under `key`."""
         pending = {name: obs for name, obs in self.pending.items() if name != ready.name}
         handled = {**self.handled, ready.name: Handled(*ready.observation, key)}
-        return IntakeCursor(pending=pending, handled=handled)
+        return IntakeCursor(pending=pending, handled=handled, rejected=self.rejected)
+
+    def with_rejected(self, ready: ReadyFile) -> IntakeCursor:
+        """The cursor after `ready` was found to be no workbook: not checked again until it changes."""
+        pending = {name: obs for name, obs in self.pending.items() if name != ready.name}
+        return IntakeCursor(
+            pending=pending, handled=self.handled, rejected={**self.rejected, ready.name: ready.observation}
+        )
 
 
 @dataclass(frozen=True)
@@ -90,7 +102,7 @@ class Skipped(NamedTuple):
 
 @dataclass(frozen=True)
 class ScanResult:
-    """`ready` files stay pending in `cursor` until `IntakeCursor.with_handled` records them."""
+    """`ready` files stay pending in `cursor` until `IntakeCursor.with_handled` or `with_rejected` records them."""
 
     ready: list[ReadyFile]
     cursor: IntakeCursor
@@ -122,6 +134,7 @@ def scan(inbox: Path, cursor: IntakeCursor) -> ScanResult:
     errors: list[Skipped] = []
     pending: dict[str, Observation] = {}
     handled: dict[str, Handled] = {}
+    rejected: dict[str, Observation] = {}
     try:
         with os.scandir(inbox) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
@@ -143,14 +156,17 @@ def scan(inbox: Path, cursor: IntakeCursor) -> ScanResult:
         if previous is not None and previous.observation == observation:
             handled[entry.name] = previous
             continue
+        if cursor.rejected.get(entry.name) == observation:
+            rejected[entry.name] = observation
+            continue
         if cursor.pending.get(entry.name) == observation:
             ready.append(ReadyFile(Path(entry.path), observation))
         pending[entry.name] = observation
-    known = {*pending, *handled, *(skipped.name for skipped in errors)}
-    vanished = sorted(name for name in {*cursor.pending, *cursor.handled} if name not in known)
+    known = {*pending, *handled, *rejected, *(skipped.name for skipped in errors)}
+    vanished = sorted(name for name in {*cursor.pending, *cursor.handled, *cursor.rejected} if name not in known)
     return ScanResult(
         ready=ready,
-        cursor=IntakeCursor(pending=pending, handled=handled),
+        cursor=IntakeCursor(pending=pending, handled=handled, rejected=rejected),
         ignored=ignored,
         errors=errors,
         vanished=vanished,

@@ -5,9 +5,10 @@ Rules (the `rule` column):
 - `translation`: the cell could not be translated (status `failed`);
 - `export`: translated but not written into the workbook (status `not written`);
 - `placeholders`: placeholders or tags of the source lost or invented;
-- `max_length`: longer than the cell's limit: the task's max length (the smallest max length among the rows
-  sharing the source text, which is what the model was asked to respect), else the sheet default from the
-  `max_length_defaults` setting;
+- `max_length`: longer than the cell's limit: the max length of the cell's own row, else the sheet default
+  from the `max_length_defaults` setting. (The model was asked for the task's max length, the smallest among
+  the rows sharing the source text, so a row with a larger limit is not reported for a text that fits it.)
+  Assignments of a plan made before they carried the row's max length fall back to the task's;
 - `glossary`: the source holds a glossary term whose target term (case-insensitive) is not in the translation;
 - `untranslated`: equal to the source, or still holding letters of the source's script that the target
   language does not use (Han left in an English text; a Japanese target may keep Han, so it is not checked);
@@ -67,7 +68,13 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def cell_outcomes(assignments: pd.DataFrame, tasks: pd.DataFrame, translations: pd.DataFrame) -> pd.DataFrame:
-    """Per assigned cell: its task's source, translation, status and failure reason."""
+    """Per assigned cell: its task's source, translation, status and failure reason, and its max length.
+
+    The max length is the cell's row's own when `assignments` has a `max_length` column (NA: the row has none,
+    the sheet default applies), else the task's: the smallest among the rows sharing the source text.
+    """
+    if "max_length" in assignments.columns:
+        tasks = tasks.drop(columns="max_length")
     merged = assignments.merge(tasks, on="task_id", how="left").merge(translations, on="task_id", how="left")
     return merged.rename(columns={"target_cell": "cell", "target_language": "language", "source_text": "source"})
 

@@ -52,6 +52,8 @@ AssignmentSchema = pa.DataFrameSchema(
         "target_cell": pa.Column(str),
         "key": pa.Column(str),
         "task_id": pa.Column(str),
+        # the row's own max length (a task has the smallest of its rows'); absent in plans made before
+        "max_length": pa.Column("Int64", pa.Check.gt(0), nullable=True, required=False),
     },
     unique=["sheet", "target_cell"],
     strict=True,

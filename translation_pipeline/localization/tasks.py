@@ -1,7 +1,8 @@
 """Split: what needs translating, deduplicated, cut into request batches.
 
 A task is one (source language, target language, source text) that fills one or more empty target cells.
-It carries the contexts of its cells (merged, capped) and the smallest max length among them.
+It carries the contexts of its cells (merged, capped) and the smallest max length among them; each assignment
+keeps its own row's max length, which QA checks the cell against.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ MAX_CONTEXT_CHARS = 300
 @dataclass
 class TaskPlan:
     tasks: pd.DataFrame  # TaskSchema
-    assignments: pd.DataFrame  # AssignmentSchema: which task fills which cell
+    assignments: pd.DataFrame  # AssignmentSchema: which task fills which cell, and the row's own max length
 
     @property
     def batch_count(self) -> int:
@@ -49,7 +50,7 @@ def plan_tasks(cells: pd.DataFrame, max_items: int = 40, max_chars: int = 6000) 
     group_keys = ["source_language", "target_language", "source_text"]
     if work.empty:
         empty_tasks = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _TASK_DTYPES.items()})
-        empty_assign = pd.DataFrame({c: pd.Series(dtype=str) for c in AssignmentSchema.columns})
+        empty_assign = pd.DataFrame({c: pd.Series(dtype=_ASSIGNMENT_DTYPES[c]) for c in AssignmentSchema.columns})
         return TaskPlan(TaskSchema.validate(empty_tasks), AssignmentSchema.validate(empty_assign))
     work["context"] = _row_context(work)
     grouped = work.groupby(group_keys, sort=False)
@@ -64,7 +65,8 @@ def plan_tasks(cells: pd.DataFrame, max_items: int = 40, max_chars: int = 6000) 
     tasks["max_length"] = tasks["max_length"].astype("Int64")
     tasks["cell_count"] = tasks["cell_count"].astype("int64")
     tasks = tasks[list(_TASK_DTYPES)]
-    assignments = work[["sheet", "target_cell", "key", "task_id"]].reset_index(drop=True)
+    assignments = work[list(_ASSIGNMENT_DTYPES)].reset_index(drop=True)
+    assignments["max_length"] = assignments["max_length"].astype("Int64")
     return TaskPlan(TaskSchema.validate(tasks), AssignmentSchema.validate(assignments))
 
 
@@ -78,6 +80,7 @@ _TASK_DTYPES = {
     "max_length": "Int64",
     "cell_count": "int64",
 }
+_ASSIGNMENT_DTYPES = {"sheet": str, "target_cell": str, "key": str, "task_id": str, "max_length": "Int64"}
 
 
 def assign_batches(tasks: pd.DataFrame, max_items: int, max_chars: int) -> list[str]:

@@ -10,6 +10,8 @@ cells in other columns (notes beside the table) are never cells to fill.
 
 A file that is not a usable workbook raises one `WorkbookError` for a person: empty, an old .xls or a
 password-protected workbook (both OLE2 containers), a text/CSV file renamed to .xlsx, a damaged package.
+`check_package` is the cheap part of that check (first bytes and zip directory only); the drop-folder sensor
+uses it too, so such a file is reported there with the same message and never gets a run.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ MAX_HEADER_CHARS = 64  # longer cells are text, never a language header
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and password-protected .xlsx
 ZIP_MAGIC = b"PK\x03\x04"
+CONTENT_TYPES = "[Content_Types].xml"  # every OOXML package has it
 UNREADABLE = "not a readable .xlsx workbook"
 # what openpyxl raises on a damaged package: zip, deflate and XML errors, missing or inconsistent parts
 READ_ERRORS = (
@@ -261,6 +264,25 @@ def _damaged(error: Exception) -> str:
     return f"{UNREADABLE}: the file is damaged or not an Excel workbook ({type(error).__name__}: {error})"
 
 
+def check_package(path: Path) -> str | None:
+    """Why the file at `path` cannot be a workbook, judged cheaply; None if it may be one.
+
+    Reads the first bytes (`sniff`) and, for a zip, only its central directory: no part is decompressed, so
+    this costs the same for a 60 MB workbook as for a small one. What it finds is what `read_workbook` would
+    report: an empty file, an old .xls, a password-protected workbook, a renamed text file, a damaged zip,
+    a zip without `[Content_Types].xml`. Damage inside the parts (a broken sheet) is only found by reading.
+    OSError when the file cannot be opened.
+    """
+    if problem := sniff(path):
+        return problem
+    try:
+        with zipfile.ZipFile(path) as package:
+            package.getinfo(CONTENT_TYPES)  # the part openpyxl reads first: the same KeyError it would raise
+    except READ_ERRORS as error:
+        return _damaged(error)
+    return None
+
+
 def _layout_for(
     sheet: str,
     header: tuple,
@@ -310,7 +332,7 @@ def read_workbook(
     matcher = matcher or LanguageMatcher()
     wanted_source = None if source_language in ("", "auto") else matcher.canonical(source_language)
     target_filter = {matcher.canonical(t) for t in (target_languages or [])}
-    if problem := sniff(path):
+    if problem := check_package(path):
         raise WorkbookError(name, problem)
     layouts: list[SheetLayout] = []
     frames: list[pd.DataFrame] = []

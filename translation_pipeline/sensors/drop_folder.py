@@ -6,6 +6,7 @@ import dagster as dg
 
 from translation_pipeline.localization.archive import archive_file
 from translation_pipeline.localization.intake import IntakeCursor, scan
+from translation_pipeline.localization.workbook import WorkbookError, check_package
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
 
@@ -20,6 +21,11 @@ def workbook_drop_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirR
 
     The dropped file stays in the inbox: the cursor remembers it and the partition key (name slug +
     content hash) makes registering it again a no-op.
+
+    A ready file that is no workbook at all (empty, an old .xls, password-protected, a renamed text file, a
+    damaged zip: `check_package`, first bytes and zip directory only) is logged as one error line
+    `<file>: <problem>`, gets no partition and no run, and is remembered in the cursor as rejected: it is
+    not reported again until its size or mtime changes, when it is checked afresh.
     """
     try:
         cursor = IntakeCursor.from_json(context.cursor)
@@ -37,6 +43,18 @@ def workbook_drop_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirR
 
     new_keys: list[str] = []
     for ready in result.ready:
+        try:
+            problem = check_package(ready.path)
+        except FileNotFoundError:
+            context.log.info(f"{ready.name}: vanished before it could be checked")
+            continue
+        except OSError as err:
+            context.log.warning(f"{ready.name}: cannot be read, skipped: {err}")
+            continue
+        if problem:
+            context.log.error(str(WorkbookError(ready.name, problem)))  # the message the run would fail with
+            cursor = cursor.with_rejected(ready)
+            continue
         try:
             archived = archive_file(ready.path, data_dir.archive)
         except FileNotFoundError:
