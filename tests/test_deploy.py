@@ -2,7 +2,8 @@
 
 Nothing here starts containers (no Docker engine on the build machines): it proves the YAML is a
 valid Dagster instance whose storage is MySQL, with the queued coordinator, the Docker run launcher,
-the LLM pool limit and compute logs on the shared volume."""
+the LLM pool limit and compute logs on the shared volume; and that every shipped instance file turns on
+run monitoring."""
 
 from __future__ import annotations
 
@@ -16,13 +17,17 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_docker_instance_config_loads(mysql_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def use_home(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """DAGSTER_HOME holding a copy of `config` as dagster.yaml, with `env` set."""
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copy(REPO / "deploy" / "docker" / "dagster.yaml", home / "dagster.yaml")
-    for name, value in mysql_database.dagster_env().items():
+    shutil.copy(config, home / "dagster.yaml")
+    for name, value in {**env, "DAGSTER_HOME": str(home)}.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
+
+
+def test_docker_instance_config_loads(mysql_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_home(REPO / "deploy" / "docker" / "dagster.yaml", tmp_path, monkeypatch, mysql_database.dagster_env())
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "MySQLRunStorage"
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
@@ -40,3 +45,25 @@ def test_compose_services_share_one_image_and_the_data_volume() -> None:
         assert services[name]["image"] == "translation-pipeline:latest"
         assert "translation-data:/data" in services[name]["volumes"]
     assert services["daemon"]["environment"]["TRANSLATION_DB_URL"].startswith("mysql+mysqlconnector://")
+
+
+@pytest.mark.parametrize("config", ["dagster.sqlite.yaml", "dagster.mysql.yaml", "docker/dagster.yaml"])
+def test_shipped_instances_enable_run_monitoring(
+    config: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each shipped instance file loads with run monitoring on (a max_resume_run_attempts the launcher
+    cannot honour would be rejected here), and the daemon would run the MONITORING daemon for it."""
+    path = REPO / "deploy" / config
+    mysql = "mysql:" in path.read_text()
+    use_home(path, tmp_path, monkeypatch, request.getfixturevalue("mysql_database").dagster_env() if mysql else {})
+    with dg.DagsterInstance.get() as instance:
+        assert instance.run_monitoring_enabled
+        assert "MONITORING" in instance.get_required_daemon_types()
+        assert instance.run_monitoring_start_timeout_seconds > 0 and instance.run_monitoring_cancel_timeout_seconds > 0
+        assert instance.run_monitoring_max_runtime_seconds == 6 * 3600
+        assert instance.run_monitoring_max_resume_run_attempts == 0
+        assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == 300  # `llm` pool slots
+        # only the Docker launcher checks a run worker's health; the default one relies on max_runtime_seconds
+        docker = config.startswith("docker/")
+        assert instance.run_launcher.supports_check_run_worker_health == docker
+        assert instance.run_retries_enabled  # a run monitoring marks FAILED is re-executed from failure

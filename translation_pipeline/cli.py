@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import os
 import sys
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
@@ -31,17 +33,36 @@ JOB_NAME = "translate_workbook_job"
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
+@contextlib.contextmanager
+def _home_lock(home: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `<home>/.instance.lock` (other processes on this machine wait for it).
+
+    Dagster creates a new SQLite storage's tables without guarding against a second process doing the
+    same at the same instant ("table ... already exists"); with the lock, the first process creates
+    them and the second finds them. Released when the file closes, also when the process dies."""
+    try:
+        handle = (home / ".instance.lock").open("a")
+    except OSError:  # a read-only home: the storage is not created there either
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def _instance(data_dir: Path) -> dg.DagsterInstance:
     """The instance in DAGSTER_HOME (`<data_dir>/dagster_home` when not set); a home that does not exist
-    yet is created as the embedded default (SQLite)."""
+    yet is created as the embedded default (SQLite). Safe when several CLI processes start at once."""
     home = Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home").resolve()
-    if not home.is_dir():
+    new = not home.is_dir()
+    if new:
         home.mkdir(parents=True, exist_ok=True)  # another CLI process may be creating it too
-        config = home / "dagster.yaml"
-        with contextlib.suppress(FileExistsError), config.open("x", encoding="utf-8") as handle:
-            handle.write("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
-    return dg.DagsterInstance.get()
+    with _home_lock(home):
+        if new:  # another CLI process may have written it already
+            with contextlib.suppress(FileExistsError), (home / "dagster.yaml").open("x", encoding="utf-8") as handle:
+                handle.write("telemetry:\n  enabled: false\n")
+        return dg.DagsterInstance.get()
 
 
 def _failure_message(result: dg.ExecuteInProcessResult) -> str:
