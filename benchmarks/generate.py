@@ -27,8 +27,9 @@ REPEAT_SHARE = 0.2  # a fifth of rows repeat an earlier string, as UI labels and
 def write_workbook(path: Path, rows: int, seed: int = 7) -> tuple[Path, int]:
     """Write the workbook; returns (path, unique source strings)."""
     rng = random.Random(seed)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Dialog")
+    workbook = Workbook()  # not write-only: shared strings and a dimension tag, as Excel saves a workbook
+    sheet = workbook.active
+    sheet.title = "Dialog"
     sheet.append(["Key", "Speaker", "中文", "English", "日本語", "Notes", "max_len"])
     seen: list[str] = []
     for index in range(rows):

@@ -223,15 +223,16 @@ def test_report_is_filterable_keeps_hostile_text_as_text_and_reads_back(tmp_path
     data = outcomes(rows)
     issues = findings(data, {})
     path = tmp_path / "qa" / "report.qa.xlsx"
-    write_report(path, data, issues, summarize(data, issues))
+    write_report(path, issues, summarize(data, issues))
 
     book = load_workbook(path)
-    assert book.sheetnames == ["summary", "findings", "cells"]
+    assert book.sheetnames == ["summary", "findings"]
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == sheet.dimensions
         assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
-    cells = {row[1].value: row[5].value for row in book["cells"].iter_rows(min_row=2)}
-    assert cells["C2"] == '=HYPERLINK("http://evil","click")' and cells["C3"] == "Ring\\x07"
+    cells = {(row[1].value, row[7].value): row[5].value for row in book["findings"].iter_rows(min_row=2)}
+    assert cells["C2", "formula_like"] == '=HYPERLINK("http://evil","click")'
+    assert cells["C3", "control_characters"] == "Ring\\x07"
 
     read_findings, read_summary = read_report(path)
     assert read_findings["rule"].tolist() == issues["rule"].tolist()
@@ -243,7 +244,7 @@ def test_empty_run_has_empty_findings_and_summary(tmp_path: Path) -> None:
     issues = findings(data, {})
     summary = summarize(data, issues)
     assert issues.empty and summary.empty
-    write_report(tmp_path / "r.xlsx", data, issues, summary)
+    write_report(tmp_path / "r.xlsx", issues, summary)
     assert read_report(tmp_path / "r.xlsx")[0].empty
 
 

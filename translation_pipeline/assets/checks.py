@@ -3,8 +3,9 @@
 - `source_workbook`: `cell_schema` (pandera CellSchema);
 - `translation_tasks`: `task_schema` (pandera TaskSchema and AssignmentSchema, every cell's task exists);
 - `translated_workbook`: `coverage`, `placeholders`, `max_length`, `glossary`, `untranslated`, `whitespace`
-  (whitespace and line breaks) and `unsafe_text` (formula-like text, removed control characters), read from the
-  QA report the asset wrote, so the UI and the report always agree (rules: `localization/qa.py`).
+  (whitespace and line breaks) and `unsafe_text` (formula-like text, removed control characters), from the
+  findings and summary tables the asset wrote into its QA report and returned with its output, so the UI and
+  the report always agree without reading the report back (rules: `localization/qa.py`).
 
 The checks are partitioned like their assets, so a run of one workbook checks that workbook only; a job that
 selects the assets runs their checks in the same run. A translated_workbook that failed (cells could not be
@@ -103,7 +104,10 @@ with warnings.catch_warnings():  # partitioned checks are a preview feature in D
     )
     def translated_workbook_qa(translated_workbook: dict) -> Iterator[dg.AssetCheckResult]:
         """The QA report's findings, one check per rule group, and the coverage per sheet and language."""
-        issues, summary = read_report(Path(translated_workbook["qa_report"]))
+        if "findings" in translated_workbook:
+            issues, summary = translated_workbook["findings"], translated_workbook["summary"]
+        else:  # materialized before the output carried the tables
+            issues, summary = read_report(Path(translated_workbook["qa_report"]))
         to_fill, filled = int(summary["to_fill"].sum()), int(summary["filled"].sum())
         yield dg.AssetCheckResult(
             check_name="coverage",

@@ -52,7 +52,7 @@ def translated_workbook(
     )
     qa_summary = summarize(outcomes, issues)
     report = folder / f"{Path(archived.original_name).stem}.qa.xlsx"
-    write_report(report, outcomes, issues, qa_summary)
+    write_report(report, issues, qa_summary)
     failed = int((outcomes["status"] != "translated").sum())
     metadata = {
         "output_path": dg.MetadataValue.path(str(output)),
@@ -80,5 +80,12 @@ def translated_workbook(
             metadata=metadata,
         )
     return dg.Output(
-        {"output_path": str(output), "qa_report": str(report), "written": summary.written}, metadata=metadata
+        {
+            "output_path": str(output),
+            "qa_report": str(report),
+            "written": summary.written,
+            "findings": issues,
+            "summary": qa_summary,
+        },
+        metadata=metadata,
     )

@@ -21,6 +21,7 @@ import random
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from translation_pipeline.localization.contract import (
@@ -67,12 +68,14 @@ class EngineStats:
     usage: Usage = field(default_factory=Usage)
     records: list[RequestRecord] = field(default_factory=list)
     answered_by: Counter[str] = field(default_factory=Counter)  # provider -> items it answered
+    cost_usd: float | None = 0.0  # total cost, None once some request used a model without a price
 
-    @property
-    def cost_usd(self) -> float | None:
-        """Total cost, or None when some request used a model without a price."""
-        costs = [r.cost_usd for r in self.records]
-        return None if None in costs else sum(c for c in costs if c is not None)
+    def add(self, record: RequestRecord) -> None:
+        """Account for one request (totals kept as they go: progress reads them after every batch)."""
+        self.records.append(record)
+        self.usage.add(record.usage)
+        if self.cost_usd is not None:
+            self.cost_usd = None if record.cost_usd is None else self.cost_usd + record.cost_usd
 
     def per_batch(self) -> dict[str, dict[str, float | int | None]]:
         """Requests, tokens and cost per planned batch (re-sent halves count for the batch they came from)."""
@@ -161,6 +164,8 @@ class Engine:
         self._total = sum(len(b.items) for b in batches)
         self._semaphore = asyncio.Semaphore(self.concurrency)
         self._stopped: ProviderStopped | None = None
+        # checkpoints are written one at a time on their own thread: requests in flight go on meanwhile
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
         try:
             async with asyncio.TaskGroup() as group:
                 if self.sizer is None:
@@ -173,6 +178,7 @@ class Engine:
         except* ProviderStopped as stopped:
             raise stopped.exceptions[0] from None
         finally:
+            self._writer.shutdown(wait=True)
             await self.provider.aclose()
             if self.fallback:
                 await self.fallback.aclose()
@@ -195,8 +201,7 @@ class Engine:
             cost = 0.0  # nothing used, nothing billed, whatever the price
         record = RequestRecord(batch.batch_id, provider.name, provider.model, len(batch.items), outcome, latency,
                                usage, cost)  # fmt: skip
-        self._stats.records.append(record)
-        self._stats.usage.add(usage)
+        self._stats.add(record)
         return record
 
     async def _send_with(
@@ -266,8 +271,10 @@ class Engine:
         check = parse_reply(batch, reply)
         self._observe(record, check)
         if check.translations:
-            if self.on_answer:
-                self.on_answer(batch, check.translations, reply, record)
+            if self.on_answer:  # stored before the answer counts as done
+                await asyncio.get_running_loop().run_in_executor(
+                    self._writer, self.on_answer, batch, check.translations, reply, record
+                )
             self._translations.update(check.translations)
             self._models.update(dict.fromkeys(check.translations, record.model))
             self._stats.answered_by[record.provider] += len(check.translations)

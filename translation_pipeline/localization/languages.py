@@ -79,6 +79,7 @@ LANGUAGES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 # `id` alone is far more often a key column than Indonesian, so it is deliberately not a language alias.
 
+_NOT_LETTER_OR_NUMBER = re.compile(r"[\W_]+")  # in C: every data row's cells pass through here
 _BRACKETS = re.compile(r"[(\[（【<《].*?[)\]）】>》]")
 
 
@@ -87,7 +88,7 @@ def normalize_header(text: object) -> str:
     if text is None:
         return ""
     folded = unicodedata.normalize("NFKC", str(text)).casefold()
-    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
+    return _NOT_LETTER_OR_NUMBER.sub("", folded)
 
 
 def _build_alias_table(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -111,8 +112,7 @@ class LanguageMatcher:
         if header is None or not isinstance(header, str):
             return None
         for candidate in (header, _BRACKETS.sub("", header)):
-            code = self._table.get(normalize_header(candidate))
-            if code:
+            if code := self._table.get(normalize_header(candidate)):
                 return code
         return None
 

@@ -1,5 +1,5 @@
 """QA of a translated workbook: one finding per (cell, rule) problem, a summary per sheet and language, and the
-reviewer's report (.xlsx with sheets `summary`, `findings` and `cells`).
+reviewer's report (.xlsx with sheets `summary` and `findings`).
 
 Rules (the `rule` column):
 - `translation`: the cell could not be translated (status `failed`);
@@ -259,17 +259,17 @@ def _sheet_rows(sheet: WriteOnlyWorksheet, frame: pd.DataFrame) -> Iterator[list
         yield values
 
 
-def write_report(path: Path, outcomes: pd.DataFrame, issues: pd.DataFrame, summary: pd.DataFrame) -> None:
-    """An .xlsx a reviewer can filter: `summary`, `findings` (problems only) and `cells` (every cell to fill).
+def write_report(path: Path, issues: pd.DataFrame, summary: pd.DataFrame) -> None:
+    """An .xlsx a reviewer can filter: `summary` (per sheet and language) and `findings` (one row per problem,
+    cells that failed included).
 
-    Every text is stored as text: a translation such as `=HYPERLINK(...)` is never a formula in the report.
-    Written in openpyxl's write-only mode: a report of 200,000 cells takes seconds, not minutes.
+    No sheet lists every cell: that is the translated workbook itself, and at 100,000 rows such a sheet cost
+    more than the workbook's own save. Every text is stored as text: a translation such as `=HYPERLINK(...)` is
+    never a formula in the report. Written in openpyxl's write-only mode.
     """
-    cells = outcomes[["sheet", "cell", "key", "language", "source", "text", "status", "error", "origin"]]
-    sheets = (("summary", summary), ("findings", issues), ("cells", cells.rename(columns={"text": "translation"})))
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = Workbook(write_only=True)
-    for name, frame in sheets:
+    for name, frame in (("summary", summary), ("findings", issues)):
         safe = _for_excel(frame)
         sheet = workbook.create_sheet(name)
         sheet.freeze_panes = "A2"
