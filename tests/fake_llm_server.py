@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -213,6 +213,8 @@ class FakeLLMServer:
         retry_after: ``Retry-After`` header value sent with a ``"429"`` fault (``"0"`` allowed).
         slow_seconds: how long a ``"slow"`` fault waits before answering normally.
         api_key: when set, a request whose bearer token differs gets a 401 (not counted as a fault).
+        answer: ``answer(target_language, source_text)`` makes each correct translation; default
+            ``f"[{target_language}] {source_text}"``.
 
     The settings are plain attributes and may be changed while the server runs.
     """
@@ -225,8 +227,10 @@ class FakeLLMServer:
         retry_after: str | float = "1",
         slow_seconds: float = 5.0,
         api_key: str | None = None,
+        answer: Callable[[str, str], str] | None = None,
     ) -> None:
         self.latency_ms = latency_ms
+        self.answer = answer or (lambda target, text: f"[{target}] {text}")
         self.retry_after = retry_after
         self.slow_seconds = slow_seconds
         self.api_key = api_key
@@ -447,7 +451,7 @@ class FakeLLMServer:
             self._record(entry)
             return _Reply(status, _error_body(protocol, status, request_id), extra, latency)
 
-        translations = [{"id": item["id"], "text": f"[{target_language}] {item['text']}"} for item in items]
+        translations = [{"id": item["id"], "text": self.answer(target_language, item["text"])} for item in items]
         content, finish_reason = _reply_content(fault, translations, target)
         prompt_tokens = _approx_tokens("".join(_message_text(m) for m in messages if isinstance(m, dict)))
         completion_tokens = _approx_tokens(content)

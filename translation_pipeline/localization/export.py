@@ -54,6 +54,7 @@ def export_workbook(archive_path: Path, output_path: Path, fills: Iterable[CellF
         raise ValueError(f"{output_path}: refusing to write into the archived workbook")
 
     workbook = load_workbook(archive_path, keep_vba=archive_path.suffix.lower() == ".xlsm", rich_text=True)
+    sheets = {sheet.title: sheet for sheet in workbook}
     written = skipped_not_empty = cleaned = 0
     skipped: list[tuple[str, str, str]] = []
     done: set[tuple[str, str]] = set()
@@ -65,7 +66,7 @@ def export_workbook(archive_path: Path, output_path: Path, fills: Iterable[CellF
         elif len(text) > MAX_CELL_CHARS:
             target = f"text longer than Excel's {MAX_CELL_CHARS} characters"
         else:
-            target = _locate(workbook, fill)
+            target = _locate(sheets, fill)
         if isinstance(target, str):
             skipped.append((fill.sheet, fill.cell, target))
             continue
@@ -94,11 +95,11 @@ def export_workbook(archive_path: Path, output_path: Path, fills: Iterable[CellF
     )
 
 
-def _locate(workbook: Workbook, fill: CellFill) -> Cell | str:
-    """The cell a fill targets, or why it cannot be written."""
-    if fill.sheet not in workbook.sheetnames:
+def _locate(sheets: dict[str, object], fill: CellFill) -> Cell | str:
+    """The cell a fill targets (`sheets`: the workbook's sheets by title), or why it cannot be written."""
+    worksheet = sheets.get(fill.sheet)
+    if worksheet is None:
         return "sheet not found"
-    worksheet = workbook[fill.sheet]
     if not isinstance(worksheet, Worksheet):
         return "not a worksheet"
     try:
