@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from translation_pipeline.localization.store import MemoryScope, ProjectStore, llm_calls, translation_memory
+from translation_pipeline.localization.store import MemoryScope, ProjectStore, llm_calls, metadata, translation_memory
 
 SCOPE = MemoryScope("zh-CN", "en", "gpt-4o-mini", "p1")
 
@@ -84,3 +86,99 @@ def test_concurrent_writers_of_overlapping_batches(store: ProjectStore) -> None:
     with store.engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(translation_memory)) == 100
         assert conn.scalar(sa.select(sa.func.count()).select_from(llm_calls)) == 60
+
+
+PROCESSES, ROUNDS = 4, 5
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def new_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes URLs of brand-new, empty stores (a new SQLite file or a new MariaDB database) on one backend."""
+    made: list[str] = []
+
+    def make() -> str:
+        if request.param == "sqlite":
+            made.append(f"store{len(made)}")
+            return f"sqlite:///{tmp_path / made[-1]}.sqlite"
+        server = request.getfixturevalue("mysql_server")
+        made.append(server.create_database())
+        return server.sqlalchemy_url(made[-1])
+
+    yield make
+    if request.param == "mariadb":
+        for name in made:
+            request.getfixturevalue("mysql_server").drop_database(name)
+
+
+def _schema(url: str) -> dict[str, tuple[set[str], set[str | None], set[str | None]]]:
+    """Per table: column names, index names, unique-constraint names."""
+    engine = sa.create_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        return {
+            table: (
+                {c["name"] for c in inspector.get_columns(table)},
+                {i["name"] for i in inspector.get_indexes(table)},
+                {u["name"] for u in inspector.get_unique_constraints(table)},
+            )
+            for table in inspector.get_table_names()
+        }
+    finally:
+        engine.dispose()
+
+
+def _open_together(urls: list[str], barrier: threading.Barrier, results: multiprocessing.Queue) -> None:
+    """Child process: per URL, wait for all the others, then open the store at the same instant."""
+    sa.create_engine(urls[0]).dispose()  # import the DB driver before the first barrier
+    for url in urls:
+        try:
+            barrier.wait(timeout=120)
+            ProjectStore(url).dispose()
+            results.put((url, None))
+        except BaseException as error:
+            results.put((url, f"{type(error).__name__}: {error}"))
+
+
+def _make_old_release_store(url: str) -> None:
+    """A store as the first release made it: llm_calls without cost_usd and outcome."""
+    engine = sa.create_engine(url)
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        for column in ("cost_usd", "outcome"):
+            conn.execute(sa.text(f"ALTER TABLE llm_calls DROP COLUMN {column}"))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("start", ["brand-new", "old-release"])
+def test_processes_opening_one_new_store_at_once_all_succeed(new_store_url: Callable[[], str], start: str) -> None:
+    """Several processes creating (or migrating) the same store at the same instant: nobody fails, and the
+    schema ends up complete. `checkfirst` is check-then-create, so without a retry the losers of the race
+    fail with "table ... already exists" / "duplicate column name" (MySQL 1050 / 1060)."""
+    reference = new_store_url()
+    ProjectStore(reference).dispose()
+    urls = [new_store_url() for _ in range(ROUNDS)]
+    if start == "old-release":
+        for url in urls:
+            _make_old_release_store(url)
+        assert {"cost_usd", "outcome"}.isdisjoint(_schema(urls[0])["llm_calls"][0])
+
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(PROCESSES), context.Queue()
+    processes = [context.Process(target=_open_together, args=(urls, barrier, results)) for _ in range(PROCESSES)]
+    for process in processes:
+        process.start()
+    try:
+        outcomes = [results.get(timeout=180) for _ in range(PROCESSES * ROUNDS)]
+    except queue.Empty:
+        pytest.fail("a store-opening process hung or died")
+    finally:
+        for process in processes:
+            process.join(timeout=60)
+    errors = [f"{url.rsplit('/', 1)[-1]}: {error}" for url, error in outcomes if error]
+    failed_rounds = len({error.split(":", 1)[0] for error in errors})
+    assert not errors, f"{failed_rounds}/{ROUNDS} rounds had errors:\n" + "\n".join(errors)
+    assert [process.exitcode for process in processes] == [0] * PROCESSES
+    expected = _schema(reference)
+    assert set(expected) == {table.name for table in metadata.sorted_tables}
+    for url in urls:
+        assert _schema(url) == expected

@@ -84,6 +84,21 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# Each retry follows another process's finished CREATE/ALTER (3 tables, 1 index, 2 added columns): 10 is plenty.
+_SCHEMA_ATTEMPTS = 10
+# MySQL/MariaDB error numbers: table exists, duplicate column name, duplicate key (index) name.
+_MYSQL_ALREADY_EXISTS = {1050, 1060, 1061}
+
+
+def _made_by_another_process(error: sa.exc.DBAPIError) -> bool:
+    """Did DDL fail only because the table, index or column it creates exists already?"""
+    code = getattr(error.orig, "errno", None) or next(iter(error.orig.args), None)  # mysql-connector / PyMySQL
+    if isinstance(code, int):
+        return code in _MYSQL_ALREADY_EXISTS
+    message = str(error.orig).lower()  # SQLite: "table x already exists", "duplicate column name: x"
+    return "already exists" in message or "duplicate column name" in message
+
+
 class ProjectStore:
     """The project's own tables behind one SQLAlchemy URL; created on first use."""
 
@@ -91,8 +106,22 @@ class ProjectStore:
         self.url = url
         connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
         self.engine: Engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-        metadata.create_all(self.engine)
-        self._migrate()
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        """Create missing tables and columns, safe when several processes open a brand-new store at once.
+
+        `create_all(checkfirst=True)` and `_migrate` look, then create: not atomic, so a process that loses the
+        race fails with "already exists" / "duplicate column" for what the winner just made. Then look again.
+        """
+        for attempt in range(_SCHEMA_ATTEMPTS):
+            try:
+                metadata.create_all(self.engine)
+                self._migrate()
+                return
+            except (sa.exc.OperationalError, sa.exc.ProgrammingError) as error:
+                if attempt == _SCHEMA_ATTEMPTS - 1 or not _made_by_another_process(error):
+                    raise
 
     def _migrate(self) -> None:
         """Add the nullable columns a table created by an older release lacks (idempotent)."""
