@@ -44,21 +44,13 @@ def workbook_drop_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirR
     new_keys: list[str] = []
     for ready in result.ready:
         try:
-            problem = check_package(ready.path)
-        except FileNotFoundError:
-            context.log.info(f"{ready.name}: vanished before it could be checked")
-            continue
-        except OSError as err:
-            context.log.warning(f"{ready.name}: cannot be read, skipped: {err}")
-            continue
-        if problem:
-            context.log.error(str(WorkbookError(ready.name, problem)))  # the message the run would fail with
-            cursor = cursor.with_rejected(ready)
-            continue
-        try:
+            if problem := check_package(ready.path):
+                context.log.error(str(WorkbookError(ready.name, problem)))  # the message the run would fail with
+                cursor = cursor.with_rejected(ready)
+                continue
             archived = archive_file(ready.path, data_dir.archive)
         except FileNotFoundError:
-            context.log.info(f"{ready.name}: vanished before it could be archived")
+            context.log.info(f"{ready.name}: vanished before it could be registered")
             continue
         except OSError as err:
             context.log.warning(f"{ready.name}: cannot be read, skipped: {err}")
