@@ -9,22 +9,22 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import dagster as dg
 import pytest
 from dagster._core.definitions.instigation_logger import get_instigation_log_records
 
 from tests.test_hostile import HOSTILE, make_hostile
+from tests.workbook_factory import add_parts, build_table
 from translation_pipeline.localization import archive
 from translation_pipeline.localization.keys import workbook_key
-from translation_pipeline.localization.workbook import WorkbookError, read_workbook
+from translation_pipeline.localization.workbook import WorkbookError, check_headers, read_workbook
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
+from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.sensors import drop_folder
 from translation_pipeline.sensors.drop_folder import workbook_drop_sensor
-
-# hostile files only a full read finds out: they get a run, which fails with the message (tests/test_hostile.py)
-NEEDS_A_FULL_READ = {"damaged_sheet", "no_language_header"}
 
 
 @dg.asset(partitions_def=workbooks)
@@ -32,11 +32,45 @@ def workbook_stub() -> None:
     """Stands in for the real assets: the sensor only needs a job over the `workbooks` partitions."""
 
 
+XLSX_PARTS = {
+    "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+    "_rels/.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Target="xl/workbook.xml" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"/></Relationships>',
+    "xl/workbook.xml": '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="Dialog" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Target="worksheets/sheet1.xml" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"/></Relationships>',
+}
+
+
+def _sheet_row(number: int, values: tuple[str, ...]) -> str:
+    cells = (
+        f'<c r="{column}{number}" t="inlineStr"><is><t>{escape(text)}</t></is></c>'
+        for column, text in zip("ABC", values, strict=False)
+    )
+    return f'<row r="{number}">{"".join(cells)}</row>'
+
+
 def package(data: bytes) -> bytes:
-    """A zip that passes the sensor's cheap check (it has `[Content_Types].xml`); equal data, equal bytes."""
+    """A minimal real .xlsx (header Key, 中文, English; one row whose source is `data`) that passes the
+    sensor's checks; equal data, equal bytes (fixed zip timestamps, no document properties)."""
+    rows = _sheet_row(1, ("Key", "中文", "English")) + _sheet_row(2, ("k1", data.decode()))
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<sheetData>{rows}</sheetData></worksheet>"
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as package:
-        for name, content in (("[Content_Types].xml", b"<Types/>"), ("xl/workbook.xml", data)):
+        for name, content in {**XLSX_PARTS, "xl/worksheets/sheet1.xml": sheet}.items():
             package.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), content)
     return buffer.getvalue()
 
@@ -55,7 +89,7 @@ class Harness:
             assets=[workbook_stub],
             jobs=[dg.define_asset_job("translate_workbook_job", selection=[workbook_stub])],
             sensors=[workbook_drop_sensor],
-            resources={"data_dir": data_dir},
+            resources={"data_dir": data_dir, "translation": TranslationResource()},
         )
 
     def drop(self, name: str, data: bytes = b"dialog table") -> Path:
@@ -75,7 +109,7 @@ class Harness:
             instance_ref=self.instance.get_ref(),  # without it `context.log` only writes to the console
             cursor=self.cursor,
             definitions=self.defs,
-            resources={"data_dir": self.data_dir},
+            resources={"data_dir": self.data_dir, "translation": TranslationResource()},
             repository_name="__repository__",
             sensor_name=workbook_drop_sensor.name,
         ) as context:
@@ -300,7 +334,7 @@ def test_unreadable_cursor_starts_afresh(harness: Harness) -> None:
 # --- files that are no workbook ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", sorted(set(HOSTILE) - NEEDS_A_FULL_READ))
+@pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_bad_file_is_logged_once_and_gets_no_run(harness: Harness, case: str) -> None:
     bad, problem = make_hostile(harness.data_dir.inbox, case)
     good = harness.drop("Good.xlsx")
@@ -364,9 +398,14 @@ def test_bad_file_removed_is_forgotten(harness: Harness) -> None:
     ]
 
 
-@pytest.mark.parametrize("case", sorted(NEEDS_A_FULL_READ))
-def test_bad_file_only_a_full_read_finds_gets_a_run(harness: Harness, case: str) -> None:
-    """The sensor never loads a workbook; the run then fails with the message (tests/test_hostile.py)."""
-    bad, _ = make_hostile(harness.data_dir.inbox, case)
-    assert requested_keys(harness.two_ticks()) == [workbook_key(bad)]
+def test_damage_below_the_rows_the_sensor_reads_is_left_to_the_run(harness: Harness) -> None:
+    """The sensor reads only the first rows of each sheet: damage further down gets a run, which fails with the
+    message (tests/test_hostile.py)."""
+    path = harness.data_dir.inbox / "deep damage.xlsx"
+    build_table(path, {"S": [["Key", "中文", "English"], *([f"k{i}", f"文本{i}", None] for i in range(40))]})
+    add_parts(path, {}, replace={"xl/worksheets/sheet1.xml": ("</sheetData>", "<row r=")})
+    assert check_headers(path) is None
+    with pytest.raises(WorkbookError):
+        read_workbook(path)
+    assert requested_keys(harness.two_ticks()) == [workbook_key(path)]
     assert harness.errors() == []

@@ -32,6 +32,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from translation_pipeline.localization.languages import LanguageMatcher, normalize_header
 
 HEADER_SCAN_ROWS = 20
+NO_HEADER = "no header row naming two or more languages"
 MAX_HEADER_CHARS = 64  # longer cells are text, never a language header
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and password-protected .xlsx
@@ -283,6 +284,36 @@ def check_package(path: Path) -> str | None:
     return None
 
 
+def _no_usable_sheet(reasons: str) -> str:
+    return f"no sheet has a source and a target language column ({reasons})"
+
+
+def check_headers(path: Path, matcher: LanguageMatcher | None = None) -> str | None:
+    """Why no sheet of the workbook at `path` can be used, judged from the first HEADER_SCAN_ROWS rows of each
+    sheet (read-only, so the rest of a large sheet is never parsed); None when some sheet has a language header.
+
+    Run after `check_package`. The message is what `read_workbook` reports for a workbook without any language
+    header; damage further down a sheet is still only found by reading it.
+    """
+    matcher = matcher or LanguageMatcher()
+    reasons = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            workbook = load_workbook(path, read_only=True, data_only=False, keep_links=False)
+        try:
+            for worksheet in workbook.worksheets:
+                rows = itertools.islice(worksheet.iter_rows(values_only=True), HEADER_SCAN_ROWS)
+                if _find_header(list(rows), matcher) is not None:
+                    return None
+                reasons.append(f"{worksheet.title!r}: {NO_HEADER}")
+        finally:
+            workbook.close()
+    except READ_ERRORS as error:
+        return _damaged(error)
+    return _no_usable_sheet("; ".join(reasons) or "no sheets")
+
+
 def _layout_for(
     sheet: str,
     header: tuple,
@@ -352,7 +383,7 @@ def read_workbook(
         raise WorkbookError(name, _damaged(error)) from error
     if not any(not layout.skipped for layout in layouts):
         reasons = "; ".join(f"{layout.sheet!r}: {layout.skipped}" for layout in layouts) or "no sheets"
-        raise WorkbookError(name, f"no sheet has a source and a target language column ({reasons})")
+        raise WorkbookError(name, _no_usable_sheet(reasons))
     cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CELL_COLUMNS, dtype=str)
     cells["max_length"] = cells["max_length"].astype("Int64")
     cells["row"] = cells["row"].astype("int64")
@@ -373,7 +404,7 @@ def _read_sheet(
     values = [tuple(cell.value for cell in row) for row in head]
     found = _find_header(values, matcher)
     if found is None:
-        return SheetLayout(sheet=sheet, skipped="no header row naming two or more languages"), None
+        return SheetLayout(sheet=sheet, skipped=NO_HEADER), None
     header_index, languages = found
     layout, source_column, by_language, roles = _layout_for(sheet, values[header_index], languages, wanted_source)
     layout.header_row = header_index + 1

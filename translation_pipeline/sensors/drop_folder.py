@@ -6,9 +6,11 @@ import dagster as dg
 
 from translation_pipeline.localization.archive import archive_file
 from translation_pipeline.localization.intake import IntakeCursor, scan
-from translation_pipeline.localization.workbook import WorkbookError, check_package
+from translation_pipeline.localization.languages import LanguageMatcher
+from translation_pipeline.localization.workbook import WorkbookError, check_headers, check_package
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
+from translation_pipeline.resources.llm import TranslationResource
 
 
 @dg.sensor(
@@ -16,16 +18,19 @@ from translation_pipeline.resources.files import DataDirResource
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def workbook_drop_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult:
+def workbook_drop_sensor(
+    context: dg.SensorEvaluationContext, data_dir: DataDirResource, translation: TranslationResource
+) -> dg.SensorResult:
     """Archive each workbook whose size and mtime held still for one tick; one run per new version.
 
     The dropped file stays in the inbox: the cursor remembers it and the partition key (name slug +
     content hash) makes registering it again a no-op.
 
     A ready file that is no workbook at all (empty, an old .xls, password-protected, a renamed text file, a
-    damaged zip: `check_package`, first bytes and zip directory only) is logged as one error line
-    `<file>: <problem>`, gets no partition and no run, and is remembered in the cursor as rejected: it is
-    not reported again until its size or mtime changes, when it is checked afresh.
+    damaged zip: `check_package`, first bytes and zip directory only) or has no sheet with a language header
+    (`check_headers`, the first rows of each sheet only) is logged as one error line `<file>: <problem>`,
+    gets no partition and no run, and is remembered in the cursor as rejected: it is not reported again
+    until its size or mtime changes, when it is checked afresh.
     """
     try:
         cursor = IntakeCursor.from_json(context.cursor)
@@ -41,10 +46,11 @@ def workbook_drop_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirR
     for skipped in result.errors:
         context.log.warning(f"{skipped.name}: skipped, {skipped.reason}")
 
+    matcher = LanguageMatcher(translation.language_aliases)
     new_keys: list[str] = []
     for ready in result.ready:
         try:
-            if problem := check_package(ready.path):
+            if problem := check_package(ready.path) or check_headers(ready.path, matcher):
                 context.log.error(str(WorkbookError(ready.name, problem)))  # the message the run would fail with
                 cursor = cursor.with_rejected(ready)
                 continue
