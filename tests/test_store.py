@@ -174,6 +174,8 @@ def test_processes_opening_one_new_store_at_once_all_succeed(new_store_url: Call
     finally:
         for process in processes:
             process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
     errors = [f"{url.rsplit('/', 1)[-1]}: {error}" for url, error in outcomes if error]
     failed_rounds = len({error.split(":", 1)[0] for error in errors})
     assert not errors, f"{failed_rounds}/{ROUNDS} rounds had errors:\n" + "\n".join(errors)
@@ -182,3 +184,47 @@ def test_processes_opening_one_new_store_at_once_all_succeed(new_store_url: Call
     assert set(expected) == {table.name for table in metadata.sorted_tables}
     for url in urls:
         assert _schema(url) == expected
+
+
+def test_unrelated_schema_errors_are_not_retried_away(tmp_path: Path) -> None:
+    with pytest.raises(sa.exc.OperationalError, match="unable to open database file"):
+        ProjectStore(f"sqlite:///{tmp_path / 'missing-dir' / 'store.sqlite'}")
+
+
+class _DeadlockError(Exception):
+    errno = 1213
+
+
+def test_a_batch_that_lost_a_deadlock_is_written_once_on_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MariaDB rolls a deadlocked transaction back whole; the write is run again, and stored exactly once."""
+    store = ProjectStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    real_begin, calls = store.engine.begin, []
+
+    def begin_losing_once() -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("INSERT ...", {}, _DeadlockError("Deadlock found"))
+        return real_begin()
+
+    monkeypatch.setattr(store.engine, "begin", begin_losing_once)
+    scope = MemoryScope("zh-CN", "en", "m", "p1")
+    store.record_batch("wb", "b1", scope, {"确定": "OK"}, provider="openai", items=1, prompt_tokens=1,
+                       completion_tokens=1, latency_ms=1)  # fmt: skip
+    assert len(calls) == 2
+    assert store.lookup(scope, ["确定"]) == {"确定": "OK"}
+    assert store.workbook_usage("wb")[0] == 1, "one call-log row, not two"
+
+
+def test_other_write_errors_are_not_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ProjectStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    calls = []
+
+    def begin_failing() -> object:
+        calls.append(1)
+        raise sa.exc.OperationalError("INSERT ...", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(store.engine, "begin", begin_failing)
+    with pytest.raises(sa.exc.OperationalError, match="disk I/O error"):
+        store.record_batch("wb", "b1", MemoryScope("zh-CN", "en", "m", "p1"), {"确定": "OK"}, provider="openai",
+                           items=1, prompt_tokens=1, completion_tokens=1, latency_ms=1)  # fmt: skip
+    assert len(calls) == 1

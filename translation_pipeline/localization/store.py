@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 metadata = sa.MetaData()
 
@@ -99,6 +100,20 @@ def _made_by_another_process(error: sa.exc.DBAPIError) -> bool:
     return "already exists" in message or "duplicate column name" in message
 
 
+# MySQL/MariaDB: deadlock, lock wait timeout. The transaction was rolled back whole: running it again is safe.
+_MYSQL_TRANSIENT = {1205, 1213}
+
+
+def _transient(error: BaseException) -> bool:
+    """A write that lost a lock to another run's write (MySQL deadlock or lock timeout, SQLite busy)."""
+    if not isinstance(error, sa.exc.OperationalError):
+        return False
+    code = getattr(error.orig, "errno", None)
+    if isinstance(code, int):
+        return code in _MYSQL_TRANSIENT
+    return "database is locked" in str(error.orig).lower()
+
+
 class ProjectStore:
     """The project's own tables behind one SQLAlchemy URL; created on first use."""
 
@@ -166,6 +181,12 @@ class ProjectStore:
                 found.update({hashes[h]: text for h, text in rows})
         return found
 
+    @retry(
+        retry=retry_if_exception(_transient),
+        stop=stop_after_attempt(5),
+        wait=wait_random_exponential(multiplier=0.05, max=1.0),
+        reraise=True,
+    )
     def record_batch(
         self,
         workbook_key: str,
@@ -180,7 +201,8 @@ class ProjectStore:
         latency_ms: int,
         cost_usd: float | None = None,
     ) -> None:
-        """One transaction: the answers into memory, the checkpoint row and the call-log row."""
+        """One transaction: the answers into memory, the checkpoint row and the call-log row. Retried when it
+        lost a lock to a concurrent run (seen on MariaDB: two runs inserting overlapping memory rows)."""
         now = _now()
         rows = [
             {
