@@ -129,6 +129,18 @@ def _run(job: dg.JobDefinition, instance: dg.DagsterInstance, key: str, tags: di
     )
 
 
+def _is_workbook_argument(name: str) -> bool:
+    """An existing .xlsx/.xlsm file; otherwise prints the one error line for it."""
+    path = Path(name)
+    if not path.is_file():
+        print(f"error: {name}: no such file", file=sys.stderr)
+        return False
+    if path.suffix.lower() not in WORKBOOK_SUFFIXES:
+        print(f"error: {name}: not an .xlsx or .xlsm workbook", file=sys.stderr)
+        return False
+    return True
+
+
 def translate(files: list[str]) -> int:
     """Register and materialize each file now; one error line per bad file, the others go on."""
     job, instance, data_dir = _job_and_instance()
@@ -136,12 +148,7 @@ def translate(files: list[str]) -> int:
     for position, name in enumerate(files, start=1):
         path = Path(name)
         prefix = f"[{position}/{len(files)}] {path.name}"
-        if not path.is_file():
-            print(f"error: {name}: no such file", file=sys.stderr)
-            failed += 1
-            continue
-        if path.suffix.lower() not in WORKBOOK_SUFFIXES:
-            print(f"error: {name}: not an .xlsx or .xlsm workbook", file=sys.stderr)
+        if not _is_workbook_argument(name):
             failed += 1
             continue
         archived = archive_file(path, data_dir / "archive")
@@ -234,12 +241,7 @@ def estimate_command(files: list[str], models: list[str] | None) -> int:
     failed = 0
     for name in files:
         path = Path(name)
-        if not path.is_file():
-            print(f"error: {name}: no such file", file=sys.stderr)
-            failed += 1
-            continue
-        if path.suffix.lower() not in WORKBOOK_SUFFIXES:
-            print(f"error: {name}: not an .xlsx or .xlsm workbook", file=sys.stderr)
+        if not _is_workbook_argument(name):
             failed += 1
             continue
         try:
