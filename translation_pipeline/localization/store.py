@@ -87,31 +87,30 @@ def _now() -> datetime:
 
 # Each retry follows another process's finished CREATE/ALTER (3 tables, 1 index, 2 added columns): 10 is plenty.
 _SCHEMA_ATTEMPTS = 10
-# MySQL/MariaDB error numbers: table exists, duplicate column name, duplicate key (index) name.
-_MYSQL_ALREADY_EXISTS = {1050, 1060, 1061}
 
 
-def _made_by_another_process(error: sa.exc.DBAPIError) -> bool:
-    """Did DDL fail only because the table, index or column it creates exists already?"""
+def _driver_error_is(error: BaseException, mysql_codes: set[int], sqlite_messages: tuple[str, ...]) -> bool:
+    """Is `error` a driver error with one of these MySQL/MariaDB error numbers, or (SQLite, no number) one of
+    these message fragments?"""
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
     code = getattr(error.orig, "errno", None) or next(iter(error.orig.args), None)  # mysql-connector / PyMySQL
     if isinstance(code, int):
-        return code in _MYSQL_ALREADY_EXISTS
-    message = str(error.orig).lower()  # SQLite: "table x already exists", "duplicate column name: x"
-    return "already exists" in message or "duplicate column name" in message
+        return code in mysql_codes
+    message = str(error.orig).lower()
+    return any(fragment in message for fragment in sqlite_messages)
 
 
-# MySQL/MariaDB: deadlock, lock wait timeout. The transaction was rolled back whole: running it again is safe.
-_MYSQL_TRANSIENT = {1205, 1213}
+def _made_by_another_process(error: BaseException) -> bool:
+    """Did DDL fail only because the table, index or column it creates exists already? (MySQL: table exists,
+    duplicate column name, duplicate key name.)"""
+    return _driver_error_is(error, {1050, 1060, 1061}, ("already exists", "duplicate column name"))
 
 
 def _transient(error: BaseException) -> bool:
-    """A write that lost a lock to another run's write (MySQL deadlock or lock timeout, SQLite busy)."""
-    if not isinstance(error, sa.exc.OperationalError):
-        return False
-    code = getattr(error.orig, "errno", None)
-    if isinstance(code, int):
-        return code in _MYSQL_TRANSIENT
-    return "database is locked" in str(error.orig).lower()
+    """A write that lost a lock to another run's write (MySQL deadlock 1213 or lock wait timeout 1205, SQLite
+    busy). The transaction was rolled back whole: running it again is safe."""
+    return isinstance(error, sa.exc.OperationalError) and _driver_error_is(error, {1205, 1213}, ("database is locked",))
 
 
 class ProjectStore:
