@@ -4,7 +4,10 @@ Dagster instance (SQLite, temp dir), and print the figures. Not part of the test
     .venv/bin/python -m benchmarks.pipeline --rows 1000 10000 100000 [--provider openai --latency-ms 200]
 
 With `--provider openai` a local fake OpenAI server (tests/fake_llm_server.py) answers every request after a
-fixed latency, so the LLM-bound ideal is known: requests / concurrency x latency.
+fixed latency, so the LLM-bound ideal is known: requests / concurrency x latency. What the run spends beyond
+it (`overhead_s`: start, ingest, split, export, exit, per-request costs) hardly depends on the latency, so the
+latency from which the run stays within 1.25x of the ideal follows: overhead <= 0.25 x ideal, i.e.
+latency >= 4 x overhead x concurrency / requests (`1.25x_from_ms`).
 """
 
 from __future__ import annotations
@@ -119,17 +122,23 @@ def main() -> None:
                         help="fake answers: Latin text for Latin targets, or the test server's `[en] <source>`, "
                              "which QA flags as untranslated in every English cell")  # fmt: skip
     args = parser.parse_args()
-    header = ("rows", "unique", "requests", "ideal_req", "wall_s", "ideal_llm_s", "ratio", "ingest_s", "split_s",
-              "translate_s", "export_s", "ingest+export/bare", "peak_rss_MiB")  # fmt: skip
+    header = ("rows", "unique", "requests", "ideal_req", "wall_s", "ideal_llm_s", "ratio", "overhead_s",
+              "1.25x_from_ms", "ingest_s", "split_s", "translate_s", "export_s", "ingest+export/bare",
+              "peak_rss_MiB")  # fmt: skip
     print(" | ".join(header))
     with tempfile.TemporaryDirectory(prefix="tp-bench-") as tmp:
         for rows in args.rows:
             r = run_one(rows, args, Path(tmp))
             st = r["stages"]
             io = st.get("source_workbook", 0) + st.get("translated_workbook", 0)
-            ratio = f"{r['wall_s'] / r['ideal_llm_s']:.2f}" if r["ideal_llm_s"] else "-"
+            ratio = overhead = from_ms = "-"
+            if r["ideal_llm_s"]:
+                ratio, spent = f"{r['wall_s'] / r['ideal_llm_s']:.2f}", r["wall_s"] - r["ideal_llm_s"]
+                overhead = f"{spent:.1f}"
+                from_ms = f"{4 * spent * args.concurrency / r['requests'] * 1000:.0f}"
             cells = [rows, r["unique"], r["requests"] if r["requests"] is not None else "-", r["ideal_requests"],
-                     f"{r['wall_s']:.1f}", f"{r['ideal_llm_s']:.1f}" if r["ideal_llm_s"] else "-", ratio,
+                     f"{r['wall_s']:.1f}", f"{r['ideal_llm_s']:.1f}" if r["ideal_llm_s"] else "-", ratio, overhead,
+                     from_ms,
                      *(f"{st.get(s, float('nan')):.1f}" for s in STAGES),
                      f"{io / r['bare_openpyxl_s']:.2f} ({io:.1f}/{r['bare_openpyxl_s']:.1f})",
                      f"{r['peak_rss_mib']:.0f}" if r["peak_rss_mib"] else "-"]  # fmt: skip

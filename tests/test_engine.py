@@ -180,3 +180,34 @@ def test_concurrency_is_bounded() -> None:
 
     result = engine(Slow(), concurrency=3).run([batch("一", batch_id=f"b{i}") for i in range(12)])
     assert peak == 3 and not result.failures
+
+
+def test_answers_waiting_for_their_checkpoint_are_stored_when_another_request_stops_the_run() -> None:
+    """A non-retryable error cancels the run; answers already received are still written (they were paid for)."""
+    import asyncio
+    import threading
+    import time
+
+    release_error = threading.Event()
+
+    class Answers2ThenBadKey(TranslationProvider):
+        name, model = "scripted", "m"
+
+        async def translate(self, b: RequestBatch) -> ProviderReply:
+            if b.batch_id == "bad":
+                while not release_error.is_set():  # fail only once both answers wait for the writer
+                    await asyncio.sleep(0.005)
+                raise ProviderError("401 invalid api key", retryable=False)
+            return good(b, 0)
+
+    saved: list[str] = []
+
+    def slow_checkpoint(b: RequestBatch, answers: dict[str, str], r: ProviderReply, record: object) -> None:
+        release_error.set()  # the first write is running, the second one is queued behind it
+        time.sleep(0.2)
+        saved.append(b.batch_id)
+
+    batches = [batch("一", batch_id="b1"), batch("二", batch_id="b2"), batch("三", batch_id="bad")]
+    with pytest.raises(ProviderStopped, match="invalid api key"):
+        engine(Answers2ThenBadKey(), concurrency=3, on_answer=slow_checkpoint).run(batches)
+    assert sorted(saved) == ["b1", "b2"]

@@ -8,7 +8,8 @@
 - Items that fail validation are re-sent in halved batches down to one item, up to `max_attempts`
   sends per item; then they are recorded as failed with the reason.
 - Every validated answer is handed to `on_answer` as soon as its reply arrives (the checkpoint), before
-  any other request is awaited, so nothing answered is lost when the process dies.
+  any other request is awaited, so nothing answered is lost when the process dies; a write already
+  queued when a fatal error stops the run still happens.
 - Every request is recorded (provider, model, tokens, latency, cost) and waits for the optional rate
   limiter first. With a `BatchSizer`, the engine cuts the pending items of each language pair into
   batches itself, as large as the sizer says at that moment.
@@ -272,9 +273,9 @@ class Engine:
         self._observe(record, check)
         if check.translations:
             if self.on_answer:  # stored before the answer counts as done
-                await asyncio.get_running_loop().run_in_executor(
-                    self._writer, self.on_answer, batch, check.translations, reply, record
-                )
+                write = self._writer.submit(self.on_answer, batch, check.translations, reply, record)
+                # shielded: when another request stops the run, answers already paid for are still stored
+                await asyncio.shield(asyncio.wrap_future(write))
             self._translations.update(check.translations)
             self._models.update(dict.fromkeys(check.translations, record.model))
             self._stats.answered_by[record.provider] += len(check.translations)
