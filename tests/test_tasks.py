@@ -53,6 +53,22 @@ def test_identical_strings_are_one_task_with_merged_context_and_smallest_max_len
     assert sorted(same_task.tolist()) == [1, 1, 2]
 
 
+def test_merged_context_keeps_the_first_three_distinct_contexts_in_row_order_capped() -> None:
+    rows = [
+        ("S", 2, "k", "好", "text", "en", False, "", "a", None),
+        ("S", 3, "k", "好", "text", "en", False, "", "a", None),
+    ]
+    rows += [("S", n, f"k{n}", "好", "text", "en", False, "", "", None) for n in range(4, 8)]
+    rows += [
+        ("S", 8, "x", "长", "text", "en", False, "", "n" * 400, None),
+        ("S", 9, "y", "无", "text", "ja", False, "", "", 1),
+    ]
+    tasks = plan_tasks(cells(rows)).tasks.set_index("source_text")["context"]
+    assert tasks["好"] == "note: a; key: k | key: k4 | key: k5"  # the repeat of row 2 counts once
+    assert tasks["长"] == ("note: " + "n" * 400)[:300]
+    assert tasks["无"] == "key: y"
+
+
 def test_batches_respect_item_and_character_limits_and_never_mix_languages() -> None:
     tasks = pd.DataFrame({
         "source_language": ["zh-CN"] * 7,
