@@ -108,20 +108,15 @@ def assign_batches(tasks: pd.DataFrame, max_items: int, max_chars: int) -> list[
 
 
 def request_batches(tasks: pd.DataFrame) -> list[RequestBatch]:
-    """The request batches of a task table, in batch order."""
-    batches: list[RequestBatch] = []
-    for batch_id, group in tasks.groupby("batch_id", sort=False):
-        first = group.iloc[0]
-        items = tuple(
-            BatchItem(
-                id=task_id,
-                text=text,
-                context=context,
-                max_length=None if pd.isna(max_length) else int(max_length),
-            )
-            for task_id, text, context, max_length in zip(
-                group["task_id"], group["source_text"], group["context"], group["max_length"], strict=True
-            )
-        )
-        batches.append(RequestBatch(str(batch_id), first["source_language"], first["target_language"], items))
-    return batches
+    """The request batches of a task table, in the order their batch ids first appear."""
+    items: dict[str, list[BatchItem]] = {}
+    pairs: dict[str, tuple[str, str]] = {}
+    columns = ["batch_id", "source_language", "target_language", "task_id", "source_text", "context"]
+    max_lengths = [None if pd.isna(value) else int(value) for value in tasks["max_length"]]
+    for (batch_id, source, target, task_id, text, context), max_length in zip(
+        tasks[columns].itertuples(index=False, name=None), max_lengths, strict=True
+    ):
+        if batch_id not in items:
+            items[batch_id], pairs[batch_id] = [], (source, target)
+        items[batch_id].append(BatchItem(id=task_id, text=text, context=context, max_length=max_length))
+    return [RequestBatch(str(batch_id), *pairs[batch_id], tuple(batch)) for batch_id, batch in items.items()]
