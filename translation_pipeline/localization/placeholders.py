@@ -40,7 +40,10 @@ def split_protected(text: str) -> list[tuple[bool, str]]:
 
 def placeholder_problems(source: str, translation: str) -> str | None:
     """None when the translation has the source's placeholders as a multiset, else what differs."""
-    expected, actual = Counter(find_placeholders(source)), Counter(find_placeholders(translation))
+    found_source, found_translation = find_placeholders(source), find_placeholders(translation)
+    if found_source == found_translation:  # the common case, in the same order: nothing to count
+        return None
+    expected, actual = Counter(found_source), Counter(found_translation)
     if expected == actual:
         return None
     missing = sorted((expected - actual).elements())

@@ -127,10 +127,11 @@ def _edges(text: str) -> tuple[str, str]:
 
 
 def _whitespace_changes(done: pd.DataFrame) -> pd.DataFrame:
-    lead, trail = r"^(\s*)", r"(\s*)$"
     source, text = done["source"], done["text"]
-    changed = (source.str.extract(lead, expand=False) != text.str.extract(lead, expand=False)) | (
-        source.str.extract(trail, expand=False) != text.str.extract(trail, expand=False)
+    changed = pd.Series(
+        [_edges(before) != _edges(after) for before, after in zip(source.tolist(), text.tolist(), strict=True)],
+        index=done.index,
+        dtype=bool,
     )
     details = []
     for before, after in zip(source[changed], text[changed], strict=True):
@@ -175,7 +176,8 @@ def findings(
     skipped = reasons.notna()
     parts.append(_rows(done[skipped], "export", reasons[skipped], status="not written"))
 
-    problems = pd.Series([placeholder_problems(s, t) for s, t in zip(source, text, strict=True)], index=done.index)
+    pairs = zip(source.tolist(), text.tolist(), strict=True)  # lists: iterating a string Series is slow
+    problems = pd.Series([placeholder_problems(s, t) for s, t in pairs], index=done.index)
     parts.append(_rows(done[problems.notna()], "placeholders", problems[problems.notna()]))
 
     defaults = pd.Series(done["sheet"].map(dict(max_length_defaults or {})), dtype="Float64")
