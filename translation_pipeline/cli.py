@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import fcntl
+import gc
 import os
 import sys
 import time
@@ -277,6 +279,9 @@ def demo() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Runs after the other exit handlers: the objects left are frozen, so the interpreter's final garbage
+    # collection does not walk them (measured: about 0.5 s of every CLI exit, with dagster loaded).
+    atexit.register(gc.freeze)
     parser = argparse.ArgumentParser(prog="translation-pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("translate", help="translate workbooks now (same assets as the UI)")
