@@ -1,27 +1,65 @@
 """Write translations into a copy of an archived workbook, touching nothing but the empty target cells.
 
-The archived workbook is loaded with openpyxl (not read-only, rich text kept, VBA kept for `.xlsm`), each
-fill goes into its cell only if that cell is empty, and the result is saved atomically to `output_path`.
-Text is always stored as text: a translation such as `=HYPERLINK(...)` never becomes a formula.
+The archived `.xlsx`/`.xlsm` package (a zip) is copied entry by entry: every part keeps its bytes, its order,
+its name, date and compression type, except the worksheet parts that receive fills. In those, only the rows
+holding a target cell are rewritten (the XML of every other row is copied as it is), `<dimension>` is widened
+when a fill falls outside it, and nothing else changes. There is no workbook load and save, so what a library
+round trip would lose stays exactly as it was: parts it does not model (custom XML, shapes, slicers, threaded
+comments...), comment box sizes, worksheet `extLst` extensions, styles, shared strings, the calculation chain,
+VBA in `.xlsm`.
+
+A fill goes into its cell only if that cell is empty (no formula, and no value or an empty text); it is
+written as an inline string keeping the cell's style, so a translation such as `=HYPERLINK(...)` never becomes
+a formula. A cell that did not exist gets the style Excel would give it when typing there (the row's, then
+the column's). The package is written to a temporary file next to `output_path`, then renamed over it.
+
+Each worksheet part is patched by `sheet_xml.Worksheet`; a part it cannot patch (rows out of order, say) is
+copied unchanged and its fills are reported as not written.
 """
 
 from __future__ import annotations
 
+import copy
 import os
+import posixpath
+import re
 import uuid
-from collections.abc import Iterable
+import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
+from xml.etree import ElementTree
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.utils.exceptions import CellCoordinatesException
-from openpyxl.worksheet.worksheet import Worksheet
 
-MAX_CELL_CHARS = 32767  # Excel's limit; openpyxl would silently truncate longer text
-MAX_ROW = 1_048_576
-MAX_COLUMN = 16_384
+from translation_pipeline.localization.sheet_xml import (
+    HAS_VALUE,
+    HOLDS_FORMULA,
+    MAX_COLUMN,
+    MAX_ROW,
+    NotPatchable,
+    Pieces,
+    SharedStrings,
+    Target,
+    Worksheet,
+    column_number,
+)
+
+MAX_CELL_CHARS = 32767  # Excel's limit
+
+# openpyxl's illegal control characters, and what XML 1.0 cannot hold either: lone surrogates, U+FFFE, U+FFFF
+_ILLEGAL_RE = re.compile(f"{ILLEGAL_CHARACTERS_RE.pattern}|[\ud800-\udfff\ufffe\uffff]")
+_SIMPLE_REFERENCE_RE = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
+
+SHEET_NOT_FOUND = "sheet not found"
+NOT_A_WORKSHEET = "not a worksheet"
+INVALID_REFERENCE = "invalid cell reference"
+EMPTY_TEXT = "empty text"
+TOO_LONG = f"text longer than Excel's {MAX_CELL_CHARS} characters"
+UNPATCHABLE = "worksheet XML the export cannot patch (rows or cells out of order, or unclosed)"
 
 
 @dataclass(frozen=True)
@@ -53,73 +91,175 @@ def export_workbook(archive_path: Path, output_path: Path, fills: Iterable[CellF
     if output_path.resolve() == archive_path.resolve():
         raise ValueError(f"{output_path}: refusing to write into the archived workbook")
 
-    workbook = load_workbook(archive_path, keep_vba=archive_path.suffix.lower() == ".xlsm", rich_text=True)
-    sheets = {sheet.title: sheet for sheet in workbook}
-    written = skipped_not_empty = cleaned = 0
-    skipped: list[tuple[str, str, str]] = []
-    done: set[tuple[str, str]] = set()
-    for fill in fills:
-        text, removed = ILLEGAL_CHARACTERS_RE.subn("", fill.text)
-        target: Cell | str
-        if not text:
-            target = "empty text"
-        elif len(text) > MAX_CELL_CHARS:
-            target = f"text longer than Excel's {MAX_CELL_CHARS} characters"
-        else:
-            target = _locate(sheets, fill)
-        if isinstance(target, str):
-            skipped.append((fill.sheet, fill.cell, target))
-            continue
-        cell = target
-        if (fill.sheet, cell.coordinate) in done:
-            skipped.append((fill.sheet, fill.cell, "an earlier fill already wrote this cell"))
-            continue
-        if cell.value is not None and cell.value != "":
-            skipped_not_empty += 1
-            reason = "cell holds a formula" if cell.data_type == "f" else "cell already has a value"
-            skipped.append((fill.sheet, fill.cell, reason))
-            continue
-        cell.value = text
-        cell.data_type = "s"  # openpyxl infers "f" for "=..." and "e" for "#N/A": store as text anyway
-        done.add((fill.sheet, cell.coordinate))
-        written += 1
-        cleaned += bool(removed)
+    fills = list(fills)
+    reasons: list[str | None] = [None] * len(fills)  # None: written
+    with zipfile.ZipFile(archive_path) as package:
+        sheets, shared_strings_part = _sheet_parts(package, _Parts(package))
+        by_part: dict[str, list[Target]] = {}
+        for index, fill in enumerate(fills):
+            target = _check(fill, sheets, index)
+            if isinstance(target, str):
+                reasons[index] = target
+            else:
+                by_part.setdefault(sheets[fill.sheet], []).append(target)
+        shared = SharedStrings(package, shared_strings_part)
 
-    _save_atomically(workbook, output_path)
+        def patched(name: str, data: bytes) -> Pieces | None:
+            targets = by_part.get(name)
+            if not targets:
+                return None
+            try:
+                sheet = Worksheet(data)
+                outcome = sheet.fill(targets, shared)
+            except NotPatchable:
+                sheet, outcome = None, [UNPATCHABLE] * len(targets)
+            for target, reason in zip(targets, outcome, strict=True):
+                reasons[target.index] = reason
+            return sheet.pieces() if sheet is not None and None in outcome else None
+
+        _write_atomically(package, output_path, patched)
+
+    skipped = [
+        (fill.sheet, fill.cell, reason) for fill, reason in zip(fills, reasons, strict=True) if reason is not None
+    ]
+    written = [target for targets in by_part.values() for target in targets if reasons[target.index] is None]
     return ExportSummary(
-        written=written,
-        skipped_not_empty=skipped_not_empty,
-        cleaned=cleaned,
+        written=len(written),
+        skipped_not_empty=sum(reason in (HOLDS_FORMULA, HAS_VALUE) for _, _, reason in skipped),
+        cleaned=sum(target.cleaned for target in written),
         output_path=str(output_path),
         skipped=skipped,
     )
 
 
-def _locate(sheets: dict[str, object], fill: CellFill) -> Cell | str:
-    """The cell a fill targets (`sheets`: the workbook's sheets by title), or why it cannot be written."""
-    worksheet = sheets.get(fill.sheet)
-    if worksheet is None:
-        return "sheet not found"
-    if not isinstance(worksheet, Worksheet):
-        return "not a worksheet"
+def _check(fill: CellFill, sheets: dict[str, str], index: int) -> Target | str:
+    """The fill as a target, or why it cannot be written (the checks that need no sheet XML)."""
+    text, removed = _ILLEGAL_RE.subn("", fill.text)
+    if not text:
+        return EMPTY_TEXT
+    if len(text) > MAX_CELL_CHARS:
+        return TOO_LONG
+    part = sheets.get(fill.sheet, SHEET_NOT_FOUND)
+    if part in (SHEET_NOT_FOUND, NOT_A_WORKSHEET):
+        return part
+    position = _position(fill.cell)
+    if position is None:
+        return INVALID_REFERENCE
+    return Target(index, position[0], position[1], text, removed > 0)
+
+
+def _position(reference: str) -> tuple[int, int] | None:
+    """(row, column) of an A1-style reference within Excel's grid, as openpyxl reads it; None if invalid."""
+    if not isinstance(reference, str) or not reference:
+        return None
+    simple = _SIMPLE_REFERENCE_RE.fullmatch(reference)
     try:
-        row, column = coordinate_to_tuple(fill.cell)
+        if simple:
+            row, column = int(simple.group(2)), column_number(simple.group(1))
+        else:
+            row, column = coordinate_to_tuple(reference)
     except (CellCoordinatesException, ValueError):
-        return "invalid cell reference"
-    if not (1 <= row <= MAX_ROW and 1 <= column <= MAX_COLUMN):
-        return "invalid cell reference"
-    cell = worksheet.cell(row, column)
-    if isinstance(cell, MergedCell):
-        return "merged cell that is not the top-left cell of its range"
-    return cell
+        return None
+    return (row, column) if 1 <= row <= MAX_ROW and 1 <= column <= MAX_COLUMN else None
 
 
-def _save_atomically(workbook: Workbook, output_path: Path) -> None:
-    """Save next to `output_path`, then rename over it, so readers never see half a workbook."""
+# --- the package -----------------------------------------------------------------------------------------
+
+
+class _Parts:
+    """Zip entry names by part name (OPC part names are case-insensitive)."""
+
+    def __init__(self, package: zipfile.ZipFile) -> None:
+        self.package = package
+        self.names = {info.filename.lower(): info.filename for info in package.infolist()}
+
+    def get(self, name: str) -> str | None:
+        return self.names.get(name.lower())
+
+    def relationships(self, source: str) -> list[tuple[str, str, str | None]]:
+        """(id, type, zip entry of the target or None) of each internal relationship of part `source`."""
+        folder, name = posixpath.split(source)
+        rels = self.get(posixpath.join(folder, "_rels", f"{name}.rels"))
+        if rels is None:
+            return []
+        found = []
+        for element in ElementTree.fromstring(self.package.read(rels)):
+            if _local(element.tag) != "Relationship" or element.get("TargetMode") == "External":
+                continue
+            target = unquote(element.get("Target", ""))
+            path = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+            found.append((element.get("Id", ""), element.get("Type", ""), self.get(posixpath.normpath(path))))
+        return found
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _sheet_parts(package: zipfile.ZipFile, parts: _Parts) -> tuple[dict[str, str], str | None]:
+    """({sheet title: worksheet part, or SHEET_NOT_FOUND / NOT_A_WORKSHEET}, shared strings part)."""
+    workbook = next(
+        (target for _, kind, target in parts.relationships("") if kind.endswith("/officeDocument") and target),
+        parts.get("xl/workbook.xml"),
+    )
+    if workbook is None:
+        raise ValueError(f"{package.filename}: no workbook part in the package")
+    relationships = parts.relationships(workbook)
+    by_id = {rel_id: (kind, target) for rel_id, kind, target in relationships}
+    shared = next((t for _, kind, t in relationships if kind.endswith("/sharedStrings") and t), None)
+    sheets: dict[str, str] = {}
+    for element in ElementTree.fromstring(package.read(workbook)).iter():
+        name = element.get("name")
+        if _local(element.tag) != "sheet" or name is None or name in sheets:
+            continue
+        rel_id = next((value for key, value in element.attrib.items() if key.endswith("relationships}id")), "")
+        kind, target = by_id.get(rel_id, ("", None))
+        if target is None:
+            continue  # as openpyxl: a sheet whose part is missing is not there
+        sheets[name] = target if kind.endswith("/worksheet") else NOT_A_WORKSHEET
+    return sheets, shared
+
+
+def _write_atomically(
+    package: zipfile.ZipFile, output_path: Path, patched: Callable[[str, bytes], Pieces | None]
+) -> None:
+    """Write the package next to `output_path`, then rename it over, so readers never see half a workbook.
+
+    `patched(name, data)` gives the new content of an entry as pieces, or None to copy it as it is.
+    """
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = output_path.with_name(f".{output_path.name}.{uuid.uuid4().hex}.part")
     try:
-        workbook.save(tmp_path)
+        with zipfile.ZipFile(tmp_path, "w", allowZip64=True) as target:
+            target.comment = package.comment
+            for info in package.infolist():
+                data = package.read(info)
+                entry = copy.copy(info)  # name, date, permissions, comment, compression type of the original
+                entry.extra = _without_zip64_extra(info.extra)  # sizes are written anew
+                pieces = patched(info.filename, data)
+                if pieces is None:
+                    target.writestr(entry, data)
+                    continue
+                del data
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                entry.file_size = sum(len(piece) for piece in pieces)
+                with target.open(entry, "w") as stream:
+                    for piece in pieces:
+                        stream.write(piece)
         os.replace(tmp_path, output_path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _without_zip64_extra(extra: bytes) -> bytes:
+    """`extra` without its ZIP64 record (header id 1): zipfile adds one itself when the sizes need it."""
+    kept, position = [], 0
+    while position + 4 <= len(extra):
+        header, size = (
+            int.from_bytes(extra[position : position + 2], "little"),
+            int.from_bytes(extra[position + 2 : position + 4], "little"),
+        )
+        if header != 1:
+            kept.append(extra[position : position + 4 + size])
+        position += 4 + size
+    return b"".join(kept)
