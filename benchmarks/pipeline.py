@@ -5,9 +5,9 @@ Dagster instance (SQLite, temp dir), and print the figures. Not part of the test
 
 With `--provider openai` a local fake OpenAI server (tests/fake_llm_server.py) answers every request after a
 fixed latency, so the LLM-bound ideal is known: requests / concurrency x latency. What the run spends beyond
-it (`overhead_s`: start, ingest, split, export, exit, per-request costs) hardly depends on the latency, so the
-latency from which the run stays within 1.25x of the ideal follows: overhead <= 0.25 x ideal, i.e.
-latency >= 4 x overhead x concurrency / requests (`1.25x_from_ms`).
+it (`overhead_s`: start, ingest, split, export, exit, per-request costs) is mostly fixed, so the latency from
+which the run would stay within 1.25x of the ideal, were the overhead the same there, is an estimate:
+overhead <= 0.25 x ideal, i.e. latency >= 4 x overhead x concurrency / requests (`1.25x_from_ms`).
 """
 
 from __future__ import annotations
