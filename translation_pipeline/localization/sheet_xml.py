@@ -152,6 +152,16 @@ def _attributes(tag: bytes) -> dict[bytes, bytes]:
     return {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in _ATTRIBUTE_RE.finditer(tag)}
 
 
+def _ref_area(tag: bytes) -> tuple[int, int, int, int] | None:
+    """(min column, min row, max column, max row) of the `ref` attribute of `tag`; None if absent or unreadable."""
+    reference = _attributes(tag).get(b"ref", b"").decode("ascii", "replace")
+    try:
+        area = range_boundaries(reference)
+    except (ValueError, TypeError):
+        return None
+    return None if None in area else area  # type: ignore[return-value]
+
+
 def _escape(text: str) -> bytes:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
     return text.encode("utf-8")
@@ -263,13 +273,10 @@ class Worksheet:
         small: dict[int, list[tuple[int, int, int, int]]] = {}
         large: list[tuple[int, int, int, int]] = []
         for match in self.pt.merge.finditer(self.data, self.rows_end):
-            reference = _attributes(match.group(0)).get(b"ref", b"").decode("ascii", "replace")
-            try:
-                min_col, min_row, max_col, max_row = range_boundaries(reference)
-            except (ValueError, TypeError):
+            area = _ref_area(match.group(0))
+            if area is None:
                 continue
-            if None in (min_col, min_row, max_col, max_row):
-                continue
+            min_col, min_row, max_col, max_row = area
             bounds = (min_row, min_col, max_row, max_col)
             if max_row - min_row < 64:
                 for row in range(min_row, max_row + 1):
@@ -379,19 +386,16 @@ class Worksheet:
             style = row_style or self._style_of_column(column)
             attributes = reference + (b' s="' + style + b'"' if style and style != b"0" else b"")
             new_cells.append((column, self._cell(attributes, writes[column])))
-        p = self.pt.prefix
         if not row.exists:
-            cells = b"".join(cell for _, cell in new_cells)
-            new_row = b"<" + p + b'row r="' + str(row.number).encode() + b'">' + cells + b"</" + p + b"row>"
-            return [(row.start, row.start, new_row)]
+            start_tag = b"<" + self.pt.prefix + b'row r="' + str(row.number).encode() + b'">'
+            return [(row.start, row.start, self._row_element(start_tag, new_cells))]
         if new_cells:
             tag = row.tag
             spans = _widened_spans(_attributes(tag).get(b"spans") if b"spans" in tag else None, list(writes))
             if spans is not None:
                 tag = _SPANS_ATTRIBUTE_RE.sub(lambda m: m.group(1) + b'"' + spans + b'"', tag, count=1)
             if row.self_closing:
-                cells = b"".join(cell for _, cell in new_cells)
-                return [(row.start, row.tag_end, tag[:-2].rstrip() + b">" + cells + b"</" + p + b"row>")]
+                return [(row.start, row.tag_end, self._row_element(tag[:-2].rstrip() + b">", new_cells))]
             if spans is not None:
                 edits.append((row.start, row.tag_end, 0, tag))
             for column, cell in new_cells:
@@ -400,6 +404,10 @@ class Worksheet:
                 edits.append((position, position, column, cell))
         edits.sort(key=itemgetter(0, 1, 2))
         return [(start, end, new) for start, end, _, new in edits]
+
+    def _row_element(self, start_tag: bytes, cells: list[tuple[int, bytes]]) -> bytes:
+        """A whole row element: `start_tag`, the cells, the end tag."""
+        return start_tag + b"".join(cell for _, cell in cells) + b"</" + self.pt.prefix + b"row>"
 
     def _style_of_column(self, column: int) -> bytes | None:
         """The style of the `<col>` covering `column`, if any."""
@@ -426,13 +434,10 @@ class Worksheet:
     def _widened_dimension(self, tag: bytes) -> bytes:
         """The `<dimension>` tag covering the written cells too (unchanged if it already does or is unreadable)."""
         assert self.bounds is not None
-        reference = _attributes(tag).get(b"ref", b"").decode("ascii", "replace")
-        try:
-            min_col, min_row, max_col, max_row = range_boundaries(reference)
-        except (ValueError, TypeError):
+        area = _ref_area(tag)
+        if area is None:
             return tag
-        if None in (min_col, min_row, max_col, max_row):
-            return tag
+        min_col, min_row, max_col, max_row = area
         low_row, low_col, high_row, high_col = self.bounds
         new = (min(min_col, low_col), min(min_row, low_row), max(max_col, high_col), max(max_row, high_row))
         if new == (min_col, min_row, max_col, max_row):
