@@ -23,7 +23,7 @@ from openpyxl import Workbook
 from benchmarks.generate import FRAGMENTS, TEMPLATES
 from tests.fake_llm_server import FakeLLMServer
 from translation_pipeline.definitions import ASSETS, build_resources
-from translation_pipeline.localization.archive import archive_file
+from translation_pipeline.localization.inbox.archive import archive_file
 from translation_pipeline.settings import load_settings
 
 TARGETS = ["English", "日本語"]

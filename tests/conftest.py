@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from translation_pipeline.localization.archive import archive_file
+from translation_pipeline.localization.inbox.archive import archive_file
 from translation_pipeline.sample import write_sample_workbook
 from translation_pipeline.settings import ENV_VARS
 

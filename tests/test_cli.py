@@ -70,7 +70,7 @@ def test_progress_bar_draws_one_line_and_ends_it() -> None:
     import io
 
     from translation_pipeline.cli import ProgressBar
-    from translation_pipeline.localization.progress import Progress, publish, subscribe
+    from translation_pipeline.localization.translate.progress import Progress, publish, subscribe
 
     stream = io.StringIO()
     unsubscribe = subscribe(ProgressBar(stream, width=10))

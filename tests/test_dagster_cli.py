@@ -13,8 +13,8 @@ import dagster as dg
 import pytest
 from openpyxl import load_workbook
 
-from translation_pipeline.localization.archive import archive_file
-from translation_pipeline.localization.providers.pseudo import pseudo_localize
+from translation_pipeline.localization.inbox.archive import archive_file
+from translation_pipeline.localization.translate.providers.pseudo import pseudo_localize
 
 REPO = Path(__file__).resolve().parents[1]
 DAGSTER = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"

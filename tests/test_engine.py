@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from translation_pipeline.localization.contract import (
+from translation_pipeline.localization.translate.contract import (
     BatchItem,
     GlossaryTerm,
     ProviderReply,
@@ -16,8 +16,8 @@ from translation_pipeline.localization.contract import (
     parse_reply,
     user_message,
 )
-from translation_pipeline.localization.engine import Engine, ProviderStopped
-from translation_pipeline.localization.providers.base import ProviderError, TranslationProvider
+from translation_pipeline.localization.translate.engine import Engine, ProviderStopped
+from translation_pipeline.localization.translate.providers.base import ProviderError, TranslationProvider
 
 
 def batch(*texts: str, batch_id: str = "b1") -> RequestBatch:

@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 
 from translation_pipeline.cli import main
 from translation_pipeline.definitions import ASSETS, build_resources
-from translation_pipeline.localization.archive import archive_file
-from translation_pipeline.localization.estimate import (
+from translation_pipeline.localization.inbox.archive import archive_file
+from translation_pipeline.localization.plan.estimate import (
     HEURISTIC,
     Estimate,
     estimate_workbook,

@@ -28,7 +28,7 @@ from tests.workbook_factory import (
     cell_xml,
     sheet_xml,
 )
-from translation_pipeline.localization.export import CellFill, ExportSummary, export_workbook
+from translation_pipeline.localization.write.export import CellFill, ExportSummary, export_workbook
 
 FORMULA_LIKE = ['=HYPERLINK("http://x","y")', "+cmd", "@SUM(A1)", "-1+2", "=1", "#N/A", "  padded  "]
 

@@ -11,10 +11,10 @@ import pytest
 from tests.workbook_factory import build_table
 from translation_pipeline.assets.checks import ASSET_CHECKS
 from translation_pipeline.definitions import ASSETS, build_resources
-from translation_pipeline.localization.archive import archive_file
-from translation_pipeline.localization.contract import GlossaryTerm
-from translation_pipeline.localization.glossary import GlossaryError, load_glossary
-from translation_pipeline.localization.qa import read_report
+from translation_pipeline.localization.check.glossary import GlossaryError, load_glossary
+from translation_pipeline.localization.check.qa import read_report
+from translation_pipeline.localization.inbox.archive import archive_file
+from translation_pipeline.localization.translate.contract import GlossaryTerm
 from translation_pipeline.settings import load_settings
 
 

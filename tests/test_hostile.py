@@ -28,9 +28,9 @@ from tests.workbook_factory import (
 )
 from translation_pipeline.assets.checks import ASSET_CHECKS
 from translation_pipeline.definitions import ASSETS, build_definitions, build_resources
-from translation_pipeline.localization.providers.pseudo import PseudoProvider, pseudo_localize
-from translation_pipeline.localization.qa import read_report
-from translation_pipeline.localization.workbook import WorkbookError, check_package, read_workbook
+from translation_pipeline.localization.check.qa import read_report
+from translation_pipeline.localization.read.workbook import WorkbookError, check_package, read_workbook
+from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider, pseudo_localize
 from translation_pipeline.settings import load_settings
 
 DAMAGED = "not a readable .xlsx workbook: the file is damaged or not an Excel workbook"

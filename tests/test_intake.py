@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from translation_pipeline.localization.intake import (
+from translation_pipeline.localization.inbox.intake import (
     Handled,
     IntakeCursor,
     Observation,

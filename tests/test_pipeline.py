@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from tests.conftest import register
 from tests.workbook_factory import assert_workbooks_equal_except
 from translation_pipeline.definitions import ASSETS, build_definitions, build_resources
-from translation_pipeline.localization.providers.pseudo import pseudo_localize
+from translation_pipeline.localization.translate.providers.pseudo import pseudo_localize
 from translation_pipeline.settings import load_settings
 
 

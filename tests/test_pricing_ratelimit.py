@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from translation_pipeline.definitions import build_resources
-from translation_pipeline.localization.contract import BatchItem, ProviderReply, RequestBatch, Usage
-from translation_pipeline.localization.engine import BatchSizer, Engine
-from translation_pipeline.localization.pricing import LIST_PRICES, PriceTable
-from translation_pipeline.localization.providers.base import ProviderError, TranslationProvider
-from translation_pipeline.localization.ratelimit import RateLimiter, estimate_tokens, parse_retry_after
+from translation_pipeline.localization.translate.contract import BatchItem, ProviderReply, RequestBatch, Usage
+from translation_pipeline.localization.translate.engine import BatchSizer, Engine
+from translation_pipeline.localization.translate.pricing import LIST_PRICES, PriceTable
+from translation_pipeline.localization.translate.providers.base import ProviderError, TranslationProvider
+from translation_pipeline.localization.translate.ratelimit import RateLimiter, estimate_tokens, parse_retry_after
 from translation_pipeline.settings import ConfigError, load_settings
 
 

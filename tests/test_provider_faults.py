@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 
 from tests.fake_llm_server import FORMULA_TEXT, FakeLLMServer
 from translation_pipeline.definitions import ASSETS, build_resources
-from translation_pipeline.localization.archive import archive_file
+from translation_pipeline.localization.inbox.archive import archive_file
 from translation_pipeline.settings import load_settings
 
 # key, 中文 (source); English is empty everywhere. "确定" twice: one task, one item.

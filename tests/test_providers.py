@@ -12,14 +12,14 @@ import dashscope
 import pytest
 
 from tests.fake_llm_server import FakeLLMServer
-from translation_pipeline.localization.contract import BatchItem, RequestBatch, user_message
-from translation_pipeline.localization.engine import Engine
-from translation_pipeline.localization.glossary import Glossary, GlossaryEntry
-from translation_pipeline.localization.prompt import GameInfo, system_prompt
-from translation_pipeline.localization.providers.base import ProviderError, TranslationProvider
-from translation_pipeline.localization.providers.openai_provider import OpenAIProvider
-from translation_pipeline.localization.providers.pseudo import PseudoProvider
-from translation_pipeline.localization.providers.qwen_provider import QwenProvider
+from translation_pipeline.localization.check.glossary import Glossary, GlossaryEntry
+from translation_pipeline.localization.translate.contract import BatchItem, RequestBatch, user_message
+from translation_pipeline.localization.translate.engine import Engine
+from translation_pipeline.localization.translate.prompt import GameInfo, system_prompt
+from translation_pipeline.localization.translate.providers.base import ProviderError, TranslationProvider
+from translation_pipeline.localization.translate.providers.openai_provider import OpenAIProvider
+from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider
+from translation_pipeline.localization.translate.providers.qwen_provider import QwenProvider
 from translation_pipeline.resources.llm import TranslationResource
 
 BATCH = RequestBatch(

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from translation_pipeline.localization.contract import BatchItem, RequestBatch, parse_reply
-from translation_pipeline.localization.placeholders import find_placeholders, placeholder_problems
-from translation_pipeline.localization.providers.pseudo import PseudoProvider, pseudo_localize
+from translation_pipeline.localization.translate.contract import BatchItem, RequestBatch, parse_reply
+from translation_pipeline.localization.translate.placeholders import find_placeholders, placeholder_problems
+from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider, pseudo_localize
 
 
 def test_marks_text_visibly_and_expands_about_thirty_percent() -> None:

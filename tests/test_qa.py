@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from translation_pipeline.localization.contract import GlossaryTerm
-from translation_pipeline.localization.glossary import Glossary, GlossaryEntry
-from translation_pipeline.localization.qa import (
+from translation_pipeline.localization.check.glossary import Glossary, GlossaryEntry
+from translation_pipeline.localization.check.qa import (
     REPORT_COLUMNS,
     SUMMARY_COLUMNS,
     cell_outcomes,
@@ -19,8 +18,9 @@ from translation_pipeline.localization.qa import (
     summarize,
     write_report,
 )
-from translation_pipeline.localization.tasks import plan_tasks
-from translation_pipeline.localization.workbook import CELL_COLUMNS
+from translation_pipeline.localization.plan.tasks import plan_tasks
+from translation_pipeline.localization.read.workbook import CELL_COLUMNS
+from translation_pipeline.localization.translate.contract import GlossaryTerm
 
 GLOSSARY = Glossary([GlossaryEntry("勇者", "en", "Hero"), GlossaryEntry("勇者", "ja", "勇者")])
 

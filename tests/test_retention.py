@@ -10,11 +10,11 @@ import pytest
 
 from translation_pipeline.cli import main
 from translation_pipeline.definitions import build_definitions
-from translation_pipeline.localization.archive import archive_file
-from translation_pipeline.localization.prompt import PROMPT_VERSION
-from translation_pipeline.localization.providers.base import ProviderError
-from translation_pipeline.localization.providers.pseudo import PseudoProvider
+from translation_pipeline.localization.inbox.archive import archive_file
 from translation_pipeline.localization.store import MemoryScope
+from translation_pipeline.localization.translate.prompt import PROMPT_VERSION
+from translation_pipeline.localization.translate.providers.base import ProviderError
+from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider
 from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.sample import write_sample_workbook
 

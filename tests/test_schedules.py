@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import register
 from translation_pipeline.definitions import build_definitions
-from translation_pipeline.localization.providers.base import ProviderError
-from translation_pipeline.localization.providers.pseudo import PseudoProvider
+from translation_pipeline.localization.translate.providers.base import ProviderError
+from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider
 from translation_pipeline.schedules.rerun_failed import ATTEMPT_TAG, GAVE_UP_TAG
 
 

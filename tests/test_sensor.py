@@ -17,9 +17,9 @@ from dagster._core.definitions.instigation_logger import get_instigation_log_rec
 
 from tests.test_hostile import HOSTILE, make_hostile
 from tests.workbook_factory import add_parts, build_table
-from translation_pipeline.localization import archive
-from translation_pipeline.localization.keys import workbook_key
-from translation_pipeline.localization.workbook import WorkbookError, check_headers, read_workbook
+from translation_pipeline.localization.inbox import archive
+from translation_pipeline.localization.inbox.keys import workbook_key
+from translation_pipeline.localization.read.workbook import WorkbookError, check_headers, read_workbook
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.llm import TranslationResource

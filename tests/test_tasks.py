@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from translation_pipeline.localization.plan.tasks import assign_batches, plan_tasks, request_batches
+from translation_pipeline.localization.read.workbook import CELL_COLUMNS
 from translation_pipeline.localization.schemas import CellSchema
-from translation_pipeline.localization.tasks import assign_batches, plan_tasks, request_batches
-from translation_pipeline.localization.workbook import CELL_COLUMNS
 
 
 def cells(rows: list[tuple]) -> pd.DataFrame:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.workbook_factory import build_table
-from translation_pipeline.localization.languages import LanguageMatcher
+from translation_pipeline.localization.read.languages import LanguageMatcher
+from translation_pipeline.localization.read.workbook import WorkbookError, classify, read_workbook
 from translation_pipeline.localization.schemas import CellSchema
-from translation_pipeline.localization.workbook import WorkbookError, classify, read_workbook
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ from typing import TextIO
 
 import dagster as dg
 
-from translation_pipeline.localization.archive import WORKBOOK_SUFFIXES, archive_file
-from translation_pipeline.localization.progress import Progress, subscribe
+from translation_pipeline.localization.inbox.archive import WORKBOOK_SUFFIXES, archive_file
+from translation_pipeline.localization.translate.progress import Progress, subscribe
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.sample import write_sample_workbook
 from translation_pipeline.schedules.rerun_failed import (
@@ -229,9 +229,9 @@ def cleanup_command(days: int | None, dry_run: bool) -> int:
 
 def estimate_command(files: list[str], models: list[str] | None) -> int:
     """A dry run per file: tasks, memory hits, requests, tokens and cost per model; nothing is sent."""
-    from translation_pipeline.localization.estimate import estimate_workbook
-    from translation_pipeline.localization.glossary import GlossaryError
-    from translation_pipeline.localization.workbook import WorkbookError
+    from translation_pipeline.localization.check.glossary import GlossaryError
+    from translation_pipeline.localization.plan.estimate import estimate_workbook
+    from translation_pipeline.localization.read.workbook import WorkbookError
     from translation_pipeline.resources.store import ProjectStoreResource
     from translation_pipeline.settings import DEFAULT_MODELS
 

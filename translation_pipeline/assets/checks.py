@@ -23,9 +23,9 @@ import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
 
-from translation_pipeline.localization.qa import read_report
+from translation_pipeline.localization.check.qa import read_report
+from translation_pipeline.localization.plan.tasks import TaskPlan
 from translation_pipeline.localization.schemas import AssignmentSchema, CellSchema, TaskSchema
-from translation_pipeline.localization.tasks import TaskPlan
 from translation_pipeline.partitions import workbooks
 
 SAMPLE_ROWS = 10

@@ -5,11 +5,11 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from translation_pipeline.localization.archive import find_archived
-from translation_pipeline.localization.export import CellFill, export_workbook
-from translation_pipeline.localization.glossary import Glossary, GlossaryError, load_glossary
-from translation_pipeline.localization.qa import cell_outcomes, findings, summarize, write_report
-from translation_pipeline.localization.tasks import TaskPlan
+from translation_pipeline.localization.check.glossary import Glossary, GlossaryError, load_glossary
+from translation_pipeline.localization.check.qa import cell_outcomes, findings, summarize, write_report
+from translation_pipeline.localization.inbox.archive import find_archived
+from translation_pipeline.localization.plan.tasks import TaskPlan
+from translation_pipeline.localization.write.export import CellFill, export_workbook
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.settings import load_settings

@@ -5,10 +5,10 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from translation_pipeline.localization.archive import ArchiveError, find_archived
-from translation_pipeline.localization.languages import LanguageMatcher
+from translation_pipeline.localization.inbox.archive import ArchiveError, find_archived
+from translation_pipeline.localization.read.languages import LanguageMatcher
+from translation_pipeline.localization.read.workbook import WorkbookError, read_workbook
 from translation_pipeline.localization.schemas import CellSchema
-from translation_pipeline.localization.workbook import WorkbookError, read_workbook
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.llm import TranslationResource

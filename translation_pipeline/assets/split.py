@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from translation_pipeline.localization.tasks import TaskPlan, plan_tasks
+from translation_pipeline.localization.plan.tasks import TaskPlan, plan_tasks
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.llm import TranslationResource
 

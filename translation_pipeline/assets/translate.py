@@ -5,15 +5,15 @@ import time
 import dagster as dg
 import pandas as pd
 
-from translation_pipeline.localization.contract import ProviderReply, RequestBatch
-from translation_pipeline.localization.engine import Engine, ProviderStopped, RequestRecord
-from translation_pipeline.localization.glossary import GlossaryError
-from translation_pipeline.localization.progress import Progress, publish
-from translation_pipeline.localization.prompt import PROMPT_VERSION
-from translation_pipeline.localization.providers.base import ProviderError
+from translation_pipeline.localization.check.glossary import GlossaryError
+from translation_pipeline.localization.plan.tasks import TaskPlan, request_batches
 from translation_pipeline.localization.schemas import TranslationSchema
 from translation_pipeline.localization.store import MemoryScope
-from translation_pipeline.localization.tasks import TaskPlan, request_batches
+from translation_pipeline.localization.translate.contract import ProviderReply, RequestBatch
+from translation_pipeline.localization.translate.engine import Engine, ProviderStopped, RequestRecord
+from translation_pipeline.localization.translate.progress import Progress, publish
+from translation_pipeline.localization.translate.prompt import PROMPT_VERSION
+from translation_pipeline.localization.translate.providers.base import ProviderError
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource

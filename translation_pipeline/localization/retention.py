@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from translation_pipeline.localization.archive import ArchivedWorkbook, find_archived
+from translation_pipeline.localization.inbox.archive import ArchivedWorkbook, find_archived
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from translation_pipeline.localization.engine import BatchSizer
-from translation_pipeline.localization.glossary import Glossary, load_glossary
-from translation_pipeline.localization.pricing import PriceTable
-from translation_pipeline.localization.prompt import GameInfo
-from translation_pipeline.localization.providers.base import TranslationProvider
-from translation_pipeline.localization.providers.pseudo import PseudoProvider
-from translation_pipeline.localization.ratelimit import RateLimiter
+from translation_pipeline.localization.check.glossary import Glossary, load_glossary
+from translation_pipeline.localization.translate.engine import BatchSizer
+from translation_pipeline.localization.translate.pricing import PriceTable
+from translation_pipeline.localization.translate.prompt import GameInfo
+from translation_pipeline.localization.translate.providers.base import TranslationProvider
+from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider
+from translation_pipeline.localization.translate.ratelimit import RateLimiter
 from translation_pipeline.settings import DEFAULT_MODELS, ConfigError
 
 
@@ -65,11 +65,11 @@ class TranslationResource(dg.ConfigurableResource):
         }
         # the SDKs are imported on first use: together they take 2-3 s to import
         if name == "openai":
-            from translation_pipeline.localization.providers.openai_provider import OpenAIProvider
+            from translation_pipeline.localization.translate.providers.openai_provider import OpenAIProvider
 
             return OpenAIProvider(model, base_url=self.openai_base_url or None, **common)  # type: ignore[arg-type]
         if name == "qwen":
-            from translation_pipeline.localization.providers.qwen_provider import QwenProvider
+            from translation_pipeline.localization.translate.providers.qwen_provider import QwenProvider
 
             return QwenProvider(model, base_url=self.dashscope_base_url or None, **common)  # type: ignore[arg-type]
         raise ConfigError(f"provider must be one of pseudo, openai, qwen; got {name!r}")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from translation_pipeline.localization.archive import archive_file
-from translation_pipeline.localization.intake import IntakeCursor, scan
-from translation_pipeline.localization.languages import LanguageMatcher
-from translation_pipeline.localization.workbook import WorkbookError, check_headers, check_package
+from translation_pipeline.localization.inbox.archive import archive_file
+from translation_pipeline.localization.inbox.intake import IntakeCursor, scan
+from translation_pipeline.localization.read.languages import LanguageMatcher
+from translation_pipeline.localization.read.workbook import WorkbookError, check_headers, check_package
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.llm import TranslationResource

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from translation_pipeline.localization.languages import language_name
+from translation_pipeline.localization.read.languages import language_name
 
 PROMPT_VERSION = "p1"
 

@@ -32,8 +32,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from translation_pipeline.localization.glossary import Glossary
-from translation_pipeline.localization.placeholders import placeholder_problems
+from translation_pipeline.localization.check.glossary import Glossary
+from translation_pipeline.localization.translate.placeholders import placeholder_problems
 
 REPORT_COLUMNS = [
     "sheet", "cell", "key", "language", "source", "translation", "status", "rule", "detail",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from translation_pipeline.localization.contract import ProviderReply, RequestBatch, user_message
-from translation_pipeline.localization.glossary import Glossary
-from translation_pipeline.localization.prompt import GameInfo, system_prompt
+from translation_pipeline.localization.check.glossary import Glossary
+from translation_pipeline.localization.translate.contract import ProviderReply, RequestBatch, user_message
+from translation_pipeline.localization.translate.prompt import GameInfo, system_prompt
 
 
 class ProviderError(Exception):

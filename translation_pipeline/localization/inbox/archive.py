@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from translation_pipeline.localization.keys import file_sha256, workbook_key
+from translation_pipeline.localization.inbox.keys import file_sha256, workbook_key
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 

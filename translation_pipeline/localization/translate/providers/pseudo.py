@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import math
 
-from translation_pipeline.localization.contract import BatchItem, ProviderReply, RequestBatch, Usage
-from translation_pipeline.localization.placeholders import split_protected
-from translation_pipeline.localization.providers.base import TranslationProvider
+from translation_pipeline.localization.translate.contract import BatchItem, ProviderReply, RequestBatch, Usage
+from translation_pipeline.localization.translate.placeholders import split_protected
+from translation_pipeline.localization.translate.providers.base import TranslationProvider
 
 ACCENTS = str.maketrans(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
 
-from translation_pipeline.localization.contract import RequestBatch, user_message
+from translation_pipeline.localization.translate.contract import RequestBatch, user_message
 
 WINDOW_SECONDS = 60.0
 CHARS_PER_TOKEN = 3  # conservative for CJK and Latin text alike: real tokenizers give 1-4 chars per token

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from translation_pipeline.localization.contract import (
+from translation_pipeline.localization.translate.contract import (
     BatchItem,
     ProviderReply,
     ReplyCheck,
@@ -33,9 +33,9 @@ from translation_pipeline.localization.contract import (
     Usage,
     parse_reply,
 )
-from translation_pipeline.localization.pricing import PriceTable
-from translation_pipeline.localization.providers.base import ProviderError, TranslationProvider
-from translation_pipeline.localization.ratelimit import RateLimiter, estimate_tokens
+from translation_pipeline.localization.translate.pricing import PriceTable
+from translation_pipeline.localization.translate.providers.base import ProviderError, TranslationProvider
+from translation_pipeline.localization.translate.ratelimit import RateLimiter, estimate_tokens
 
 # validation failures that say the batch as a whole went wrong (as opposed to one bad item)
 STRUCTURAL_FAILURES = ("reply cut off", "reply is not the expected JSON", "missing from the reply",

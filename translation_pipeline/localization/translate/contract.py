@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from translation_pipeline.localization.placeholders import placeholder_problems
+from translation_pipeline.localization.translate.placeholders import placeholder_problems
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from translation_pipeline.localization.contract import BatchItem, RequestBatch
 from translation_pipeline.localization.schemas import AssignmentSchema, TaskSchema
+from translation_pipeline.localization.translate.contract import BatchItem, RequestBatch
 
 MAX_CONTEXTS_PER_TASK = 3
 MAX_CONTEXT_CHARS = 300

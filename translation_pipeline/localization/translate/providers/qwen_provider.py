@@ -16,11 +16,11 @@ from dashscope.api_entities.aio_session import close_shared_aio_session
 from dashscope.common.api_key import get_default_api_key
 from dashscope.common.error import AuthenticationError
 
-from translation_pipeline.localization.contract import ProviderReply, RequestBatch, Usage
-from translation_pipeline.localization.glossary import Glossary
-from translation_pipeline.localization.prompt import GameInfo
-from translation_pipeline.localization.providers.base import ChatProvider, ProviderError
-from translation_pipeline.localization.providers.openai_provider import status_error
+from translation_pipeline.localization.check.glossary import Glossary
+from translation_pipeline.localization.translate.contract import ProviderReply, RequestBatch, Usage
+from translation_pipeline.localization.translate.prompt import GameInfo
+from translation_pipeline.localization.translate.providers.base import ChatProvider, ProviderError
+from translation_pipeline.localization.translate.providers.openai_provider import status_error
 
 
 class QwenProvider(ChatProvider):

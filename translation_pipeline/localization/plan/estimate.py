@@ -28,14 +28,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from translation_pipeline.localization.contract import user_message
-from translation_pipeline.localization.glossary import load_glossary
-from translation_pipeline.localization.languages import LanguageMatcher
-from translation_pipeline.localization.pricing import PriceTable
-from translation_pipeline.localization.prompt import PROMPT_VERSION, GameInfo, system_prompt
+from translation_pipeline.localization.check.glossary import load_glossary
+from translation_pipeline.localization.plan.tasks import assign_batches, plan_tasks, request_batches
+from translation_pipeline.localization.read.languages import LanguageMatcher
+from translation_pipeline.localization.read.workbook import read_workbook
 from translation_pipeline.localization.store import MemoryScope, ProjectStore
-from translation_pipeline.localization.tasks import assign_batches, plan_tasks, request_batches
-from translation_pipeline.localization.workbook import read_workbook
+from translation_pipeline.localization.translate.contract import user_message
+from translation_pipeline.localization.translate.pricing import PriceTable
+from translation_pipeline.localization.translate.prompt import PROMPT_VERSION, GameInfo, system_prompt
 from translation_pipeline.settings import ConfigError, Settings
 
 TIKTOKEN_ENCODING = "cl100k_base"

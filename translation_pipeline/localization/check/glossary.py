@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from translation_pipeline.localization.contract import GlossaryTerm
-from translation_pipeline.localization.languages import LanguageMatcher, normalize_header
+from translation_pipeline.localization.read.languages import LanguageMatcher, normalize_header
+from translation_pipeline.localization.translate.contract import GlossaryTerm
 
 GLOSSARY_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 

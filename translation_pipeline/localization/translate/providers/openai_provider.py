@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import openai
 
-from translation_pipeline.localization.contract import ProviderReply, RequestBatch, Usage
-from translation_pipeline.localization.glossary import Glossary
-from translation_pipeline.localization.prompt import GameInfo
-from translation_pipeline.localization.providers.base import ChatProvider, ProviderError
-from translation_pipeline.localization.ratelimit import parse_retry_after
+from translation_pipeline.localization.check.glossary import Glossary
+from translation_pipeline.localization.translate.contract import ProviderReply, RequestBatch, Usage
+from translation_pipeline.localization.translate.prompt import GameInfo
+from translation_pipeline.localization.translate.providers.base import ChatProvider, ProviderError
+from translation_pipeline.localization.translate.ratelimit import parse_retry_after
 
 # what a non-retryable status means, for the message that stops the run
 STATUS_MEANING = {

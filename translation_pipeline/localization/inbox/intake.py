@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from translation_pipeline.localization.archive import WORKBOOK_SUFFIXES
+from translation_pipeline.localization.inbox.archive import WORKBOOK_SUFFIXES
 
 CURSOR_VERSION = 1
 

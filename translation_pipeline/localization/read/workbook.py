@@ -29,7 +29,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
-from translation_pipeline.localization.languages import LanguageMatcher, normalize_header
+from translation_pipeline.localization.read.languages import LanguageMatcher, normalize_header
 
 HEADER_SCAN_ROWS = 20
 NO_HEADER = "no header row naming two or more languages"

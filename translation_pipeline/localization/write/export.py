@@ -35,7 +35,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.utils.exceptions import CellCoordinatesException
 
-from translation_pipeline.localization.sheet_xml import (
+from translation_pipeline.localization.write.sheet_xml import (
     HAS_VALUE,
     HOLDS_FORMULA,
     MAX_COLUMN,

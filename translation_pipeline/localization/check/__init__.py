@@ -1,0 +1,1 @@
+"""Check the result: QA findings, report and glossary."""

@@ -1,0 +1,1 @@
+"""The drop folder: intake scans, the archive of dropped files, partition keys."""

@@ -1,0 +1,1 @@
+"""Plan the work: tasks (split, dedupe, batch) and the dry-run estimate."""

@@ -1,0 +1,1 @@
+"""Read a workbook: package checks, sheets, header and column detection, languages."""

@@ -1,0 +1,1 @@
+"""Translate: the batch contract, prompt, placeholders, engine, rate limits, pricing, providers."""

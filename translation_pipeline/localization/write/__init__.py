@@ -1,0 +1,1 @@
+"""Write the filled workbook by patching its worksheet XML."""
