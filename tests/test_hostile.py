@@ -54,7 +54,7 @@ def _zip_but_not_excel(path: Path) -> None:
 
 HOSTILE: dict[str, tuple[object, str]] = {
     "corrupt": (_truncated, f"{DAMAGED} (BadZipFile: File is not a zip file)"),
-    "damaged_sheet": (_damaged_sheet, f"{DAMAGED} (ParseError: "),
+    "damaged_sheet": (_damaged_sheet, f"{DAMAGED} (XMLSyntaxError: "),
     "zip_not_excel": (_zip_but_not_excel, f"{DAMAGED} (KeyError: "),
     "empty": (lambda path: path.write_bytes(b""), "the file is empty (0 bytes)"),
     "old_xls": (
@@ -76,8 +76,8 @@ HOSTILE: dict[str, tuple[object, str]] = {
     ),
     "no_language_header": (
         lambda path: build_table(path, {"Config": [["name", "value"], ["speed", 3]], "Empty": []}),
-        "no sheet has a source and a target language column ('Config': no header row naming two or more "
-        "languages; 'Empty': no header row naming two or more languages)",
+        "no sheet has a source and a target language column ('Config': no source and target language columns; "
+        "'Empty': empty sheet)",
     ),
 }
 
@@ -199,14 +199,14 @@ def test_duplicate_header_names_warn_and_are_still_processed(
 ) -> None:
     rows = [["Key", "中文", "English", "Notes", "Notes"], ["ui.ok", "确定", None, "button", "second note"]]
     path = build_table(tmp_path / "dup.xlsx", {"S": rows})
-    layout = read_workbook(path).sheets[0]
-    assert layout.warnings == ["sheet 'S': header 'Notes' appears in columns D, E; only column D is read"]
-    assert layout.context_columns["note"] == "D"
+    parsed = read_workbook(path)
+    assert parsed.skips == [] and parsed.cells["note"].tolist() == ["button; second note"]
+    assert parsed.sheets[0].context_columns["note"] == "D"
 
     result = run(instance, register(instance, path, data_dir))
     assert result.success
     ingest = result.asset_materializations_for_node("source_workbook")[0].metadata
-    assert "header 'Notes' appears in columns D, E" in ingest["warnings"].value
+    assert ingest["cells_skipped"].value == 0
     assert load_workbook(output_of(result))["S"]["C2"].value == pseudo_localize("确定")
 
 
@@ -300,8 +300,10 @@ def test_only_empty_target_cells_inside_the_table_are_written(
     rows += [[None]] * 30
     rows += [["Key", "中文", "English"], ["other.ok", "第二个表", None]]  # rows 39-40: a second table
     path = build_table(tmp_path / "never overwrite.xlsx", {"S": rows})
-    layout = read_workbook(path).sheets[0]
-    assert layout.warnings == ["sheet 'S': row 39 starts a second table; it and the rows below are left alone"]
+    entry, beside = read_workbook(path).skips
+    assert (beside.code, beside.references) == ("other_column", ["F2"])  # F1 is the header row
+    assert entry.code == "below_second_table" and entry.reason.startswith("below a second table starting in row 39")
+    assert sorted(entry.references) == ["A39", "A40", "B39", "B40", "C39"]
 
     result = run(instance, register(instance, path, data_dir))
     assert result.success
@@ -368,7 +370,7 @@ def test_the_job_runs_the_checks_with_the_assets(instance: dg.DagsterInstance, d
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     assert {(e.asset_key.to_user_string(), e.check_name) for e in evaluations} == {
-        ("source_workbook", "cell_schema"), ("translation_tasks", "task_schema"),
+        ("source_workbook", "cell_schema"), ("source_workbook", "skipped_text"), ("translation_tasks", "task_schema"),
         *(("translated_workbook", name) for name in
           ("coverage", "placeholders", "max_length", "glossary", "untranslated", "whitespace", "unsafe_text")),
     }  # fmt: skip

@@ -226,7 +226,7 @@ def test_report_is_filterable_keeps_hostile_text_as_text_and_reads_back(tmp_path
     write_report(path, issues, summarize(data, issues))
 
     book = load_workbook(path)
-    assert book.sheetnames == ["summary", "findings"]
+    assert book.sheetnames == ["summary", "findings", "skipped"]
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == sheet.dimensions
         assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)

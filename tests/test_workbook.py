@@ -103,7 +103,9 @@ def test_duplicate_language_column_is_reported_and_left_alone(tmp_path: Path) ->
     path = build_table(tmp_path / "t.xlsx", {"S": [["zh-CN", "en", "English"], ["你好", None, None]]})
     parsed = read_workbook(path)
     assert parsed.sheets[0].target_columns == {"en": "B"}
-    assert "repeats language en" in parsed.sheets[0].warnings[0]
+    (entry,) = parsed.skips
+    assert entry.code == "repeated_language" and "repeats language en" in entry.reason
+    assert entry.references == ["C2"]
     assert parsed.cells["target_cell"].tolist() == ["B2"]
 
 

@@ -110,25 +110,43 @@ def _job_and_instance() -> tuple[dg.JobDefinition, dg.DagsterInstance, Path]:
     return job, _instance(settings.data_path), settings.data_path
 
 
-def _run(job: dg.JobDefinition, instance: dg.DagsterInstance, key: str, tags: dict[str, str]) -> tuple[bool, str]:
-    """Materialize one partition in-process: (success, the output lines or the failure message)."""
+NEEDS_ATTENTION = 3  # exit code: translated, but text was left for columns of unknown or ambiguous language
+
+
+def _run_config(layouts: list[dict] | None) -> dict:
+    if not layouts:
+        return QUIET_LOGS
+    return {**QUIET_LOGS, "ops": {"source_workbook": {"config": {"layouts": layouts}}}}
+
+
+def _run(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    key: str,
+    tags: dict[str, str],
+    layouts: list[dict] | None = None,
+) -> tuple[bool, str, bool]:
+    """Materialize one partition in-process: (success, the output lines or the failure message, needs attention)."""
     started = time.monotonic()
     unsubscribe = subscribe(ProgressBar(sys.stdout)) if sys.stdout.isatty() else None
     try:
         result = job.execute_in_process(
-            instance=instance, partition_key=key, run_config=QUIET_LOGS, tags=tags, raise_on_error=False
+            instance=instance, partition_key=key, run_config=_run_config(layouts), tags=tags, raise_on_error=False
         )
     finally:
         if unsubscribe:
             unsubscribe()
     if not result.success:
-        return False, _failure_message(result)
+        return False, _failure_message(result), False
     written = result.output_for_node("translated_workbook")
-    ingest = result.asset_materializations_for_node("source_workbook")[0].metadata
+    meta = result.asset_materializations_for_node("translated_workbook")[0].metadata
+    skipped = meta["cells_skipped"].value
+    attention = bool(meta["needs_attention"].value)
+    counts = f"{written['written']} translated, {skipped} skipped" + (": see QA report" if skipped else "")
     return True, (
-        f"{ingest['cells_to_translate'].value} cells translated in {time.monotonic() - started:.1f}s "
-        f"(run {result.run_id[:8]})\n  output: {written['output_path']}\n  QA report: {written['qa_report']}"
-    )
+        f"{counts} ({time.monotonic() - started:.1f}s, run {result.run_id[:8]})"
+        f"\n  output: {written['output_path']}\n  QA report: {written['qa_report']}"
+    ), attention
 
 
 def _is_workbook_argument(name: str) -> bool:
@@ -143,10 +161,11 @@ def _is_workbook_argument(name: str) -> bool:
     return True
 
 
-def translate(files: list[str]) -> int:
-    """Register and materialize each file now; one error line per bad file, the others go on."""
+def translate(files: list[str], layouts: list[dict] | None = None) -> int:
+    """Register and materialize each file now; one error line per bad file, the others go on. Exit code 1 when
+    a file failed, else NEEDS_ATTENTION when text was left for a column of unknown language, else 0."""
     job, instance, data_dir = _job_and_instance()
-    failed = 0
+    failed = attention = 0
     for position, name in enumerate(files, start=1):
         path = Path(name)
         prefix = f"[{position}/{len(files)}] {path.name}"
@@ -157,13 +176,18 @@ def translate(files: list[str]) -> int:
         if not instance.has_dynamic_partition(workbooks.name, archived.key):
             instance.add_dynamic_partitions(workbooks.name, [archived.key])
         print(f"{prefix}: partition {archived.key}, translating ...", flush=True)
-        ok, message = _run(job, instance, archived.key, {"translation/source": "cli"})
+        ok, message, needs = _run(job, instance, archived.key, {"translation/source": "cli"}, layouts)
         if ok:
             print(f"{prefix}: {message}")
+            if needs:
+                attention += 1
+                print(f"warning: {name}: needs attention: text left in columns of unknown or ambiguous language "
+                      "(QA report, sheet `skipped`; `translation-pipeline inspect` shows how each column was read)",
+                      file=sys.stderr)  # fmt: skip
         else:
             print(f"error: {name}: {message}", file=sys.stderr)
             failed += 1
-    return 1 if failed else 0
+    return 1 if failed else NEEDS_ATTENTION if attention else 0
 
 
 def retry_failed() -> int:
@@ -179,7 +203,7 @@ def retry_failed() -> int:
     failed = 0
     for state, attempt in plan.reruns:
         print(f"{state.key}: rerun {attempt} of {settings.rerun_max_attempts} ...", flush=True)
-        ok, message = _run(job, instance, state.key, rerun_tags(attempt, settings.rerun_max_attempts))
+        ok, message, _ = _run(job, instance, state.key, rerun_tags(attempt, settings.rerun_max_attempts))
         print(f"{state.key}: {message}", file=sys.stdout if ok else sys.stderr)
         failed += not ok
     return 1 if failed else 0
@@ -192,18 +216,23 @@ def status() -> int:
     settings = load_settings()
     instance = _instance(settings.data_path)
     store = ProjectStoreResource(db_url=settings.db_url, data_dir=str(settings.data_path)).get_store()
-    rows = [("workbook", "state", "written", "failed", "requests", "tokens", "cost_usd", "note")]
+    rows = [("workbook", "state", "written", "failed", "skipped", "requests", "tokens", "cost_usd", "note")]
     for state in workbook_states(instance):
-        written = failed = "-"
+        written = failed = skipped = "-"
+        condition = state.status.value.lower()
         records = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey("translated_workbook"), asset_partitions=[state.key]), limit=1
         ).records
         if records:
             meta = records[0].asset_materialization.metadata
             written, failed = str(meta["cells_written"].value), str(meta["cells_failed"].value)
+            if "cells_skipped" in meta:
+                skipped = str(meta["cells_skipped"].value)
+                if meta["needs_attention"].value and condition == "success":
+                    condition = "needs attention"
         requests, prompt, completion, cost = store.workbook_usage(state.key)
         note = state.tags.get(GAVE_UP_TAG) or (", ".join(sorted(state.failed_steps)) if state.failed_steps else "")
-        rows.append((state.key, state.status.value.lower(), written, failed, str(requests),
+        rows.append((state.key, condition, written, failed, skipped, str(requests),
                      str(prompt + completion), "-" if cost is None else f"{cost:.4f}", note))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -227,10 +256,40 @@ def cleanup_command(days: int | None, dry_run: bool) -> int:
     return 0
 
 
-def estimate_command(files: list[str], models: list[str] | None) -> int:
+def inspect_command(files: list[str], layouts: list[dict] | None) -> int:
+    """A dry run of reading: per sheet the header rows, data range, each column's role and language and how it
+    was decided, the cells to translate per language, everything skipped with its reason. Nothing is sent."""
+    from translation_pipeline.localization.read.languages import LanguageMatcher
+    from translation_pipeline.localization.read.layout import parse_layouts
+    from translation_pipeline.localization.read.report import inspect_text
+    from translation_pipeline.localization.read.workbook import WorkbookError, read_workbook
+
+    settings = load_settings()
+    explicit = [*parse_layouts(layouts or []), *parse_layouts(settings.layouts)]
+    failed = 0
+    for name in files:
+        if not _is_workbook_argument(name):
+            failed += 1
+            continue
+        try:
+            parsed = read_workbook(
+                Path(name), source_language=settings.source_language, target_languages=settings.target_language_list,
+                matcher=LanguageMatcher(settings.language_aliases), layouts=explicit,
+                include_hidden=settings.include_hidden_sheets,
+            )  # fmt: skip
+        except WorkbookError as error:
+            print(f"error: {name}: {error.problem}", file=sys.stderr)
+            failed += 1
+            continue
+        print(inspect_text(name, parsed.sheets, parsed.cells, parsed.ledger))
+    return 1 if failed else 0
+
+
+def estimate_command(files: list[str], models: list[str] | None, layouts: list[dict] | None = None) -> int:
     """A dry run per file: tasks, memory hits, requests, tokens and cost per model; nothing is sent."""
     from translation_pipeline.localization.check.glossary import GlossaryError
     from translation_pipeline.localization.plan.estimate import estimate_workbook
+    from translation_pipeline.localization.read.layout import parse_layouts
     from translation_pipeline.localization.read.workbook import WorkbookError
     from translation_pipeline.resources.store import ProjectStoreResource
     from translation_pipeline.settings import DEFAULT_MODELS
@@ -247,7 +306,7 @@ def estimate_command(files: list[str], models: list[str] | None) -> int:
             failed += 1
             continue
         try:
-            estimate = estimate_workbook(path, settings, store, models)
+            estimate = estimate_workbook(path, settings, store, models, parse_layouts(layouts or []))
         except (WorkbookError, GlossaryError) as error:
             print(f"error: {name}: {error}", file=sys.stderr)
             failed += 1
@@ -286,6 +345,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("translate", help="translate workbooks now (same assets as the UI)")
     run.add_argument("files", nargs="+", metavar="FILE")
+    _layout_options(run)
+    look = commands.add_parser("inspect", help="dry run of reading: each sheet's header, columns, languages, skips")
+    look.add_argument("files", nargs="+", metavar="FILE")
+    _layout_options(look)
     commands.add_parser("demo", help="drop the sample workbook into the inbox and translate it")
     sample = commands.add_parser("sample", help="write the sample workbook")
     sample.add_argument("path", type=Path)
@@ -298,10 +361,14 @@ def main(argv: list[str] | None = None) -> int:
     guess.add_argument("files", nargs="+", metavar="FILE")
     guess.add_argument("--model", action="append", dest="models", metavar="MODEL",
                        help="price this model (repeatable); default: the configured model and fallback")  # fmt: skip
+    _layout_options(guess)
     args = parser.parse_args(argv)
     try:
+        layouts = _layout_from(args) if args.command in ("translate", "inspect", "estimate") else None
         if args.command == "translate":
-            return translate(args.files)
+            return translate(args.files, layouts)
+        if args.command == "inspect":
+            return inspect_command(args.files, layouts)
         if args.command == "demo":
             return demo()
         if args.command == "status":
@@ -311,12 +378,58 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "cleanup":
             return cleanup_command(args.older_than_days, args.dry_run)
         if args.command == "estimate":
-            return estimate_command(args.files, args.models)
+            return estimate_command(args.files, args.models, layouts)
         print(write_sample_workbook(args.path))
         return 0
     except ConfigError as error:
         print(f"error: configuration: {error}", file=sys.stderr)
         return 2
+    except ValueError as error:  # a bad --source/--target/--header-rows option
+        print(f"error: layout option: {error}", file=sys.stderr)
+        return 2
+
+
+def _layout_options(parser: argparse.ArgumentParser) -> None:
+    """The options of one explicit layout, as the YAML `layouts:` entries (they win over it and over detection)."""
+    group = parser.add_argument_group("layout (when detection cannot tell; wins over everything)")
+    group.add_argument("--sheet", default=None, metavar="GLOB", help="sheets the layout applies to (default: all)")
+    group.add_argument("--header-rows", default=None, metavar="ROWS", help="header rows, e.g. 1,2 (0: no header)")
+    group.add_argument("--data-start", type=int, default=None, metavar="ROW", help="first data row")
+    group.add_argument("--key", default=None, metavar="COLUMN", help="key column letter")
+    group.add_argument("--source", default=None, metavar="COLUMN[:LANG]", help="source column, e.g. B:zh-CN")
+    group.add_argument("--target", action="append", default=[], metavar="COLUMN:LANG", help="e.g. C:en (repeatable)")
+    group.add_argument("--ignore", action="append", default=[], metavar="COLUMN", help="column to leave alone")
+
+
+def _layout_from(args: argparse.Namespace) -> list[dict] | None:
+    """One layout entry from the layout options, or None when none is given."""
+    given = [args.sheet, args.header_rows, args.data_start, args.key, args.source, args.target, args.ignore]
+    if not any(v not in (None, []) for v in given):
+        return None
+    layout: dict = {"sheet": args.sheet or "*"}
+    if args.header_rows is not None:
+        rows = [int(r) for r in args.header_rows.split(",") if r.strip()]
+        layout["header_rows"] = [r for r in rows if r > 0]
+    if args.data_start is not None:
+        layout["data_start"] = args.data_start
+    if args.key:
+        layout["key"] = args.key
+    if args.source:
+        column, _, language = args.source.partition(":")
+        layout["source"] = column
+        if language:
+            layout["source_language"] = language
+    targets = {}
+    for target in args.target:
+        column, sep, language = target.partition(":")
+        if not sep or not language:
+            raise ValueError(f"--target {target!r}: expected COLUMN:LANGUAGE, e.g. C:en")
+        targets[column] = language
+    if targets:
+        layout["targets"] = targets
+    if args.ignore:
+        layout["ignore"] = args.ignore
+    return layout and [layout]
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
     env = os.environ if environ is None else environ
 
     def pick(var: str, value: object) -> object:
-        if not env.get(var) or isinstance(value, float):  # EnvVar has no float form: floats come parsed
+        if not env.get(var) or isinstance(value, float | bool):  # EnvVar has no float or bool form: those come parsed
             return value
         return dg.EnvVar.int(var) if isinstance(value, int) else dg.EnvVar(var)
 
@@ -62,6 +63,8 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
             game=settings.game,
             prices=settings.prices,
             language_aliases=settings.language_aliases,
+            layouts=json.dumps(settings.layouts, ensure_ascii=False),
+            include_hidden_sheets=pick("TRANSLATION_INCLUDE_HIDDEN_SHEETS", settings.include_hidden_sheets),
         ),
         "store": ProjectStoreResource(db_url=pick("TRANSLATION_DB_URL", settings.db_url), data_dir=data_dir),
         # step outputs live in the data dir, next to the archive, so any machine that mounts it can resume

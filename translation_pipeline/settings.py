@@ -35,6 +35,7 @@ ENV_VARS = {
     "TRANSLATION_RERUN_CRON": "rerun_cron",
     "TRANSLATION_RERUN_MAX_ATTEMPTS": "rerun_max_attempts",
     "TRANSLATION_RETENTION_DAYS": "retention_days",
+    "TRANSLATION_INCLUDE_HIDDEN_SHEETS": "include_hidden_sheets",
 }
 
 
@@ -65,12 +66,14 @@ class Settings:
     rerun_cron: str = "0 * * * *"
     rerun_max_attempts: int = 3
     retention_days: int = 30
+    include_hidden_sheets: bool = False  # hidden and very hidden sheets are reported, not translated, by default
     # YAML-only settings
     game: dict[str, str] = field(default_factory=dict)
     glossary_file: str = ""
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     language_aliases: dict[str, str] = field(default_factory=dict)
     max_length_defaults: dict[str, int] = field(default_factory=dict)  # sheet name -> max length
+    layouts: list[dict[str, Any]] = field(default_factory=list)  # explicit sheet layouts (read/layout.py)
 
     @property
     def model_name(self) -> str:
@@ -90,6 +93,15 @@ ZERO_ALLOWED = {"requests_per_minute", "tokens_per_minute", "backoff_base"}
 
 
 def _coerce(name: str, value: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"setting {name!r} must be true or false, got {value!r}")
     if kind not in (int, float):
         return value
     try:
@@ -127,7 +139,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ConfigError(f"unknown settings: {', '.join(unknown)}")
-    kinds = {name: kind for name, f in known.items() for kind in (int, float) if f.type in (kind, kind.__name__)}
+    kinds = {name: kind for name, f in known.items() for kind in (bool, int, float) if f.type in (kind, kind.__name__)}
     coerced = {k: _coerce(k, v, kinds.get(k, object)) for k, v in values.items()}
     if "max_length_defaults" in coerced:
         defaults = coerced["max_length_defaults"]
@@ -136,6 +148,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         coerced["max_length_defaults"] = {
             str(sheet): _coerce(f"max_length_defaults.{sheet}", length, int) for sheet, length in defaults.items()
         }
+    if "layouts" in coerced:
+        from translation_pipeline.localization.read.layout import parse_layouts
+
+        try:
+            parse_layouts(coerced["layouts"])  # checked here, so a bad layout fails at start, naming the entry
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     settings = Settings(**coerced)
     if settings.provider not in DEFAULT_MODELS:
         raise ConfigError(f"TRANSLATION_PROVIDER must be one of pseudo, openai, qwen; got {settings.provider!r}")

@@ -1,6 +1,7 @@
 """Asset checks, non-blocking warnings shown per partition in the UI.
 
-- `source_workbook`: `cell_schema` (pandera CellSchema);
+- `source_workbook`: `cell_schema` (pandera CellSchema), `skipped_text` (the skip ledger: fails, as a warning,
+  when text is left for a column of unknown or ambiguous language);
 - `translation_tasks`: `task_schema` (pandera TaskSchema and AssignmentSchema, every cell's task exists);
 - `translated_workbook`: `coverage`, `placeholders`, `max_length`, `glossary`, `untranslated`, `whitespace`
   (whitespace and line breaks) and `unsafe_text` (formula-like text, removed control characters), from the
@@ -25,6 +26,8 @@ import pandera.pandas as pa
 
 from translation_pipeline.localization.check.qa import read_report
 from translation_pipeline.localization.plan.tasks import TaskPlan
+from translation_pipeline.localization.read.ledger import needs_attention, skipped_counts
+from translation_pipeline.localization.read.workbook import ParsedWorkbook
 from translation_pipeline.localization.schemas import AssignmentSchema, CellSchema, TaskSchema
 from translation_pipeline.partitions import workbooks
 
@@ -66,9 +69,24 @@ with warnings.catch_warnings():  # partitioned checks are a preview feature in D
     warnings.simplefilter("ignore", dg.PreviewWarning)
 
     @dg.asset_check(asset="source_workbook", partitions_def=workbooks, blocking=False)
-    def cell_schema(source_workbook: pd.DataFrame) -> dg.AssetCheckResult:
+    def cell_schema(source_workbook: ParsedWorkbook) -> dg.AssetCheckResult:
         """The cell table matches the pandera CellSchema."""
-        return _schema_result({"cells": (CellSchema, source_workbook)})
+        return _schema_result({"cells": (CellSchema, source_workbook.cells)})
+
+    @dg.asset_check(asset="source_workbook", partitions_def=workbooks, blocking=False)
+    def skipped_text(source_workbook: ParsedWorkbook) -> dg.AssetCheckResult:
+        """No text is left for a column whose language is unknown or ambiguous (the workbook needs attention);
+        every other skip is listed too, with its reason."""
+        ledger = source_workbook.ledger
+        return dg.AssetCheckResult(
+            passed=not needs_attention(ledger),
+            severity=WARN,
+            metadata={
+                "cells_skipped": int(ledger["count"].sum()),
+                "by_reason": dg.MetadataValue.json(skipped_counts(ledger)),
+                "sample": _markdown(ledger),
+            },
+        )
 
     @dg.asset_check(asset="translation_tasks", partitions_def=workbooks, blocking=False)
     def task_schema(translation_tasks: TaskPlan) -> dg.AssetCheckResult:
@@ -131,4 +149,4 @@ with warnings.catch_warnings():  # partitioned checks are a preview feature in D
             )
 
 
-ASSET_CHECKS = [cell_schema, task_schema, translated_workbook_qa]
+ASSET_CHECKS = [cell_schema, skipped_text, task_schema, translated_workbook_qa]

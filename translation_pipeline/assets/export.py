@@ -6,9 +6,10 @@ import dagster as dg
 import pandas as pd
 
 from translation_pipeline.localization.check.glossary import Glossary, GlossaryError, load_glossary
-from translation_pipeline.localization.check.qa import cell_outcomes, findings, summarize, write_report
+from translation_pipeline.localization.check.qa import cell_outcomes, findings, skipped_table, summarize, write_report
 from translation_pipeline.localization.inbox.archive import find_archived
 from translation_pipeline.localization.plan.tasks import TaskPlan
+from translation_pipeline.localization.read.ledger import needs_attention, skipped_counts
 from translation_pipeline.localization.write.export import CellFill, export_workbook
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
@@ -44,15 +45,17 @@ def translated_workbook(
     output = folder / archived.output_name
     summary = export_workbook(Path(archived.path), output, fills)
     settings = load_settings()  # YAML-only QA settings: max length defaults, glossary file
+    not_written = {(sheet, cell): reason for sheet, cell, reason in summary.skipped}
     issues = findings(
         outcomes,
-        {(sheet, cell): reason for sheet, cell, reason in summary.skipped},
+        not_written,
         max_length_defaults=settings.max_length_defaults,
         glossary=_glossary(context, settings.glossary_file),
     )
     qa_summary = summarize(outcomes, issues)
     report = folder / f"{Path(archived.original_name).stem}.qa.xlsx"
-    write_report(report, issues, qa_summary)
+    skipped = skipped_table(translation_tasks.skipped, outcomes, not_written)
+    write_report(report, issues, qa_summary, skipped)
     failed = int((outcomes["status"] != "translated").sum())
     metadata = {
         "output_path": dg.MetadataValue.path(str(output)),
@@ -67,6 +70,9 @@ def translated_workbook(
         ),
         "qa_summary": dg.MetadataValue.md(qa_summary.to_markdown(index=False)),
         "cells_cleaned": summary.cleaned,
+        "cells_skipped": int(skipped["count"].sum()),
+        "skipped_by_reason": dg.MetadataValue.json(skipped_counts(skipped)),
+        "needs_attention": needs_attention(skipped),
         "preview": dg.MetadataValue.md(
             done[["sheet", "cell", "language", "source", "text"]].head(10).to_markdown(index=False)
         ),

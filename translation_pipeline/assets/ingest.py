@@ -1,65 +1,103 @@
 """`source_workbook`: read and validate the archived workbook of a partition."""
 
+import json
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
+from pydantic import Field
 
 from translation_pipeline.localization.inbox.archive import ArchiveError, find_archived
 from translation_pipeline.localization.read.languages import LanguageMatcher
-from translation_pipeline.localization.read.workbook import WorkbookError, read_workbook
+from translation_pipeline.localization.read.layout import ExplicitLayout, parse_layouts
+from translation_pipeline.localization.read.ledger import needs_attention, skipped_counts
+from translation_pipeline.localization.read.report import layout_markdown, warning_summary
+from translation_pipeline.localization.read.workbook import ParsedWorkbook, WorkbookError, read_workbook
 from translation_pipeline.localization.schemas import CellSchema
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.llm import TranslationResource
 
 
+class LayoutConfig(dg.Config):
+    """One sheet's layout, as in the YAML `layouts:` list (columns are letters, rows 1-based)."""
+
+    file: str = "*"
+    sheet: str = "*"
+    header_rows: list[int] | None = None
+    data_start: int | None = None
+    key: str | None = None
+    source: str | None = None
+    source_language: str | None = None
+    targets: dict[str, str] = Field(default_factory=dict)
+    ignore: list[str] = Field(default_factory=list)
+
+
+class SourceWorkbookConfig(dg.Config):
+    """Launchpad options: layouts that win over the configured ones and over detection."""
+
+    layouts: list[LayoutConfig] = Field(default_factory=list)
+    include_hidden_sheets: bool | None = None
+
+
 @dg.asset(partitions_def=workbooks, group_name="localization", kinds={"excel", "pandas"})
 def source_workbook(
-    context: dg.AssetExecutionContext, data_dir: DataDirResource, translation: TranslationResource
-) -> dg.Output[pd.DataFrame]:
-    """Every (row, target language) cell of the sheets that have a source and a target column."""
+    context: dg.AssetExecutionContext,
+    config: SourceWorkbookConfig,
+    data_dir: DataDirResource,
+    translation: TranslationResource,
+) -> dg.Output[ParsedWorkbook]:
+    """Every (row, target language) cell of the sheets that hold a table, and the ledger of what is skipped."""
     try:
         archived = find_archived(data_dir.archive, context.partition_key)
+        layouts: list[ExplicitLayout] = [
+            *parse_layouts([layout.model_dump(exclude_none=True) for layout in config.layouts]),
+            *parse_layouts(json.loads(translation.layouts or "[]")),
+        ]
+        include_hidden = (
+            translation.include_hidden_sheets if config.include_hidden_sheets is None else config.include_hidden_sheets
+        )
         parsed = read_workbook(
             Path(archived.path),
             display_name=archived.original_name,
             source_language=translation.source_language,
             target_languages=translation.target_language_list,
             matcher=LanguageMatcher(translation.language_aliases),
+            layouts=layouts,
+            include_hidden=include_hidden,
         )
-    except (WorkbookError, ArchiveError) as error:
+    except (WorkbookError, ArchiveError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
-    warnings = [warning for layout in parsed.sheets for warning in layout.warnings]
-    for warning in warnings:
-        context.log.warning(f"{archived.original_name}: {warning}")
+    ledger = parsed.ledger
+    if warning := warning_summary(archived.original_name, ledger):
+        context.log.warning(warning)  # one event, however many columns or rows
     cells = CellSchema.validate(parsed.cells)
     to_translate = int(((~cells["target_filled"]) & (cells["source_kind"] == "text")).sum())
-    sheets = {
-        layout.sheet: (
-            f"skipped: {layout.skipped}"
-            if layout.skipped
-            else f"header row {layout.header_row}, source {layout.source_language} ({layout.source_column}), "
-            f"targets {', '.join(f'{k} ({v})' for k, v in layout.target_columns.items())}, "
-            f"{layout.data_rows} rows"
-        )
-        for layout in parsed.sheets
-    }
     return dg.Output(
-        cells,
+        parsed,
         metadata={
             "file": archived.original_name,
             "sha256": archived.sha256,
             "sheets_found": len(parsed.sheets),
             "sheets_used": len(parsed.used_sheets),
-            "sheets": dg.MetadataValue.json(sheets),
+            "layout": dg.MetadataValue.md(layout_markdown(parsed.sheets)),
             "languages": ", ".join(
-                sorted({c for s in parsed.used_sheets for c in [s.source_language, *s.target_columns]})
+                sorted({c for s in parsed.used_sheets for c in [s.source_language, *s.target_columns] if c})
             ),
             "cells": len(cells),
             "cells_to_translate": to_translate,
             "cells_already_filled": int(cells["target_filled"].sum()),
-            "warnings": dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings) or "none"),
+            "cells_skipped": int(ledger["count"].sum()),
+            "skipped_by_reason": dg.MetadataValue.json(skipped_counts(ledger)),
+            "skipped": dg.MetadataValue.md(_markdown(ledger)),
+            "needs_attention": needs_attention(ledger),
             "preview": dg.MetadataValue.md(cells.head(10).to_markdown(index=False)),
         },
     )
+
+
+def _markdown(frame) -> str:
+    if not len(frame):
+        return "nothing skipped"
+    shown = frame.head(50).astype(str).apply(lambda c: c.str.replace("|", "\\|").str.replace("\n", " "))
+    more = f"\n\n... and {len(frame) - 50} more entries (QA report, sheet `skipped`)" if len(frame) > 50 else ""
+    return shown.to_markdown(index=False) + more

@@ -1,17 +1,21 @@
 """`translation_tasks`: what to translate, deduplicated, cut into request batches."""
 
+import dataclasses
+
 import dagster as dg
-import pandas as pd
 
 from translation_pipeline.localization.plan.tasks import TaskPlan, plan_tasks
+from translation_pipeline.localization.read.workbook import ParsedWorkbook
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.llm import TranslationResource
 
 
 @dg.asset(partitions_def=workbooks, group_name="localization", kinds={"pandas"})
-def translation_tasks(source_workbook: pd.DataFrame, translation: TranslationResource) -> dg.Output[TaskPlan]:
-    """One task per (source text, target language) to fill; identical strings are translated once."""
-    plan = plan_tasks(source_workbook, translation.batch_max_items, translation.batch_max_chars)
+def translation_tasks(source_workbook: ParsedWorkbook, translation: TranslationResource) -> dg.Output[TaskPlan]:
+    """One task per (source text, target language) to fill; identical strings are translated once. The plan
+    carries the skip ledger on to export and the QA report."""
+    plan = plan_tasks(source_workbook.cells, translation.batch_max_items, translation.batch_max_chars)
+    plan = dataclasses.replace(plan, skipped=source_workbook.ledger)
     per_language = plan.tasks.groupby("target_language").size().to_dict()
     return dg.Output(
         plan,

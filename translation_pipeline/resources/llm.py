@@ -42,6 +42,8 @@ class TranslationResource(dg.ConfigurableResource):
     game: dict[str, str] = Field(default_factory=dict)  # GameInfo fields for the system prompt
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)  # {model: {input, output}} USD per 1M
     language_aliases: dict[str, str] = Field(default_factory=dict)  # header spelling -> language code
+    layouts: str = ""  # JSON list of the YAML `layouts:` entries (read/layout.py parse_layouts)
+    include_hidden_sheets: bool = False
 
     @property
     def model_name(self) -> str:

@@ -30,9 +30,11 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from translation_pipeline.localization.check.glossary import Glossary
+from translation_pipeline.localization.read.ledger import FAILED, NOT_WRITTEN, TOO_LONG, SkipEntry, ledger_table
 from translation_pipeline.localization.translate.placeholders import placeholder_problems
 
 REPORT_COLUMNS = [
@@ -261,9 +263,35 @@ def _sheet_rows(sheet: WriteOnlyWorksheet, frame: pd.DataFrame) -> Iterator[list
         yield values
 
 
-def write_report(path: Path, issues: pd.DataFrame, summary: pd.DataFrame) -> None:
-    """An .xlsx a reviewer can filter: `summary` (per sheet and language) and `findings` (one row per problem,
-    cells that failed included).
+def skipped_table(
+    read_ledger: pd.DataFrame, outcomes: pd.DataFrame, not_written: Mapping[tuple[str, str], str]
+) -> pd.DataFrame:
+    """The `skipped` sheet: what reading left out (its ledger), then the cells translated but not written
+    (too long for a cell, say) and the cells whose translation failed after retries, grouped by reason."""
+    extra: list[SkipEntry] = []
+    failed = outcomes[outcomes["status"] != "translated"]
+    for (sheet, error), group in failed.groupby(["sheet", "error"], sort=True):
+        extra.append(SkipEntry(str(sheet), FAILED, f"translation failed: {error}",
+                               "the rerun schedule or `translation-pipeline retry-failed` tries again",
+                               [_position(c) for c in group["cell"]]))  # fmt: skip
+    by_reason: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for (sheet, cell), reason in not_written.items():
+        by_reason.setdefault((sheet, reason), []).append(_position(cell))
+    for (sheet, reason), cells in sorted(by_reason.items()):
+        code = TOO_LONG if "longer than" in reason else NOT_WRITTEN
+        extra.append(SkipEntry(sheet, code, f"translated, not written: {reason}", "", cells))
+    return pd.concat([read_ledger, ledger_table(extra)], ignore_index=True)
+
+
+def _position(cell: str) -> tuple[int, int]:
+    row, column = coordinate_to_tuple(cell)
+    return row, column
+
+
+def write_report(path: Path, issues: pd.DataFrame, summary: pd.DataFrame, skipped: pd.DataFrame | None = None) -> None:
+    """An .xlsx a reviewer can filter: `summary` (per sheet and language), `findings` (one row per problem,
+    cells that failed included) and `skipped` (every cell left untranslated: sheet, range, count, reason, how
+    to include it).
 
     No sheet lists every cell: that is the translated workbook itself, and at 100,000 rows such a sheet cost
     more than the workbook's own save. Every text is stored as text: a translation such as `=HYPERLINK(...)` is
@@ -271,7 +299,8 @@ def write_report(path: Path, issues: pd.DataFrame, summary: pd.DataFrame) -> Non
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = Workbook(write_only=True)
-    for name, frame in (("summary", summary), ("findings", issues)):
+    skipped = ledger_table([]) if skipped is None else skipped
+    for name, frame in (("summary", summary), ("findings", issues), ("skipped", skipped)):
         safe = _for_excel(frame)
         sheet = workbook.create_sheet(name)
         sheet.freeze_panes = "A2"

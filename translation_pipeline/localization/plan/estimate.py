@@ -31,6 +31,7 @@ import pandas as pd
 from translation_pipeline.localization.check.glossary import load_glossary
 from translation_pipeline.localization.plan.tasks import assign_batches, plan_tasks, request_batches
 from translation_pipeline.localization.read.languages import LanguageMatcher
+from translation_pipeline.localization.read.layout import ExplicitLayout, parse_layouts
 from translation_pipeline.localization.read.workbook import read_workbook
 from translation_pipeline.localization.store import MemoryScope, ProjectStore
 from translation_pipeline.localization.translate.contract import user_message
@@ -112,8 +113,11 @@ def _memory_hits(store: ProjectStore, tasks: pd.DataFrame, models: list[str]) ->
     return hits
 
 
-def estimate_workbook(path: Path, settings: Settings, store: ProjectStore, models: list[str]) -> Estimate:
-    """Estimate one workbook; WorkbookError when it cannot be read, GlossaryError for a broken glossary."""
+def estimate_workbook(
+    path: Path, settings: Settings, store: ProjectStore, models: list[str], layouts: list[ExplicitLayout] | None = None
+) -> Estimate:
+    """Estimate one workbook; WorkbookError when it cannot be read, GlossaryError for a broken glossary.
+    `layouts` win over the configured ones."""
     try:
         prices = PriceTable.from_settings(settings.prices)
     except ValueError as error:
@@ -124,6 +128,8 @@ def estimate_workbook(path: Path, settings: Settings, store: ProjectStore, model
         source_language=settings.source_language,
         target_languages=settings.target_language_list,
         matcher=LanguageMatcher(settings.language_aliases),
+        layouts=[*(layouts or []), *parse_layouts(settings.layouts)],
+        include_hidden=settings.include_hidden_sheets,
     ).cells
     tasks = plan_tasks(cells, settings.batch_max_items, settings.batch_max_chars).tasks
     hits = _memory_hits(store, tasks, models)

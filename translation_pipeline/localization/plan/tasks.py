@@ -7,10 +7,11 @@ keeps its own row's max length, which QA checks the cell against.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
+from translation_pipeline.localization.read.ledger import ledger_table
 from translation_pipeline.localization.schemas import AssignmentSchema, TaskSchema
 from translation_pipeline.localization.translate.contract import BatchItem, RequestBatch
 
@@ -22,6 +23,7 @@ MAX_CONTEXT_CHARS = 300
 class TaskPlan:
     tasks: pd.DataFrame  # TaskSchema
     assignments: pd.DataFrame  # AssignmentSchema: which task fills which cell, and the row's own max length
+    skipped: pd.DataFrame = field(default_factory=lambda: ledger_table([]))  # what reading left out
 
     @property
     def batch_count(self) -> int:

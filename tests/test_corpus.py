@@ -1,0 +1,77 @@
+"""The reader against the corpus of real-shaped workbooks (tests/corpus): for each, the cells it will fill are
+exactly those a person would fill, or each one it leaves is in the skip ledger with its reason; every reason
+the case names is reported; every text cell of a sheet is in the cell table, a header row, or the ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl.utils import get_column_letter
+
+from tests.corpus.cases import CASES, Case
+from translation_pipeline.localization.read.grid import Package
+from translation_pipeline.localization.read.layout import parse_layouts
+from translation_pipeline.localization.read.workbook import WorkbookError, read_workbook
+
+
+def _read(case: Case, path: Path):
+    layouts = parse_layouts([case.layout]) if case.layout else None
+    return read_workbook(path, source_language=case.source_language, layouts=layouts)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_fills_exactly_what_a_person_would_or_says_why(tmp_path: Path, case: Case) -> None:
+    path = tmp_path / case.filename
+    case.build(path)
+    try:
+        parsed = _read(case, path)
+    except WorkbookError as error:  # nothing usable: only right when a person would fill nothing either
+        assert not case.fills, str(error)
+        return
+    cells = parsed.cells
+    todo = cells[(~cells["target_filled"]) & (cells["source_kind"] == "text")]
+    to_fill = set(zip(todo["sheet"], todo["target_cell"], strict=True))
+    reported = {(entry.sheet, ref) for entry in parsed.skips for ref in entry.references}
+    assert to_fill - case.fills == set(), "fills a cell a person would not"
+    assert case.fills - to_fill - reported == set(), "leaves a cell without a reason"
+    codes = {entry.code for entry in parsed.skips}
+    assert case.reasons <= codes, f"reasons reported: {sorted(codes)}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_nothing_is_silent(tmp_path: Path, case: Case) -> None:
+    """Each text cell of each sheet is a source, target or context cell, in a header row, or in the ledger."""
+    path = tmp_path / case.filename
+    case.build(path)
+    try:
+        parsed = _read(case, path)
+    except WorkbookError:
+        return
+    reported = {(entry.sheet, ref) for entry in parsed.skips for ref in entry.references}
+    layouts = {layout.sheet: layout for layout in parsed.sheets}
+    in_table: set[tuple[str, str]] = set()
+    for layout in parsed.sheets:
+        if layout.skipped:
+            continue
+        used = [column.column for column in layout.columns if column.role != "unused"]
+        first = int(layout.data_range.split(":")[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) if layout.data_range else 1
+        in_table |= {(layout.sheet, letter, first) for letter in used if letter}
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        package = Package(archive)
+        for sheet in package.sheets:
+            layout = layouts.get(sheet.name)
+            header = set(layout.header_rows) if layout else set()
+            for number, row in package.rows(sheet):
+                for column, cell in row.items():
+                    if cell.kind != "text" or not str(cell.value).strip():
+                        continue
+                    letter = get_column_letter(column)
+                    ref = f"{letter}{number}"
+                    if number in header or (sheet.name, ref) in reported:
+                        continue
+                    assert any(s == sheet.name and c == letter and number >= f for s, c, f in in_table), (
+                        f"{sheet.name}!{ref} ({cell.value!r}) is in no table, header or ledger"
+                    )
