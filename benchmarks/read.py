@@ -58,14 +58,17 @@ def best_of(function, path: Path, repeat: int = 3) -> float:
     return min(times)
 
 
-def peak_rss_mib(path: Path) -> float:
+def peak_rss_mib(path: Path | None) -> float:
+    """Peak RSS of a fresh process that imports the reader and reads `path` (None: imports only)."""
+    # VmHWM, not ru_maxrss: on Linux ru_maxrss survives exec, so a child would report this process's size
     code = (
-        "import resource, sys; from pathlib import Path;"
+        "import re, sys; from pathlib import Path;"
         "from translation_pipeline.localization.read.workbook import read_workbook;"
-        "read_workbook(Path(sys.argv[1]));"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "sys.argv[1:] and read_workbook(Path(sys.argv[1]));"
+        "print(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 1024)"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    arguments = [sys.executable, "-c", code, *([str(path)] if path else [])]
+    done = subprocess.run(arguments, capture_output=True, text=True, check=True)
     return float(done.stdout.strip())
 
 
@@ -84,6 +87,7 @@ def main() -> None:
     cases[f"{args.rows:,} rows"] = big
     ours(big)  # warm the content detector's models once, as a long-lived process has them
     print(f"{'case':28} {'read_workbook':>14} {'bare parse':>11} {'ratio':>6} {'openpyxl ro':>12} {'peak RSS':>9}")
+    print(f"{'(imports only)':28} {'':>14} {'':>11} {'':>6} {'':>12} {peak_rss_mib(None):7.0f} MiB")
     for label, path in cases.items():
         mine, bare, reference = best_of(ours, path), best_of(bare_parse, path), best_of(openpyxl_read_only, path, 1)
         print(f"{label:28} {mine:13.2f}s {bare:10.2f}s {mine / bare:5.1f}x {reference:11.2f}s "

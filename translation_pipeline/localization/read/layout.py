@@ -31,7 +31,7 @@ from openpyxl.utils.cell import column_index_from_string
 
 from translation_pipeline.localization.read import ledger
 from translation_pipeline.localization.read.content import identify_column, looks_like_keys, script_profile
-from translation_pipeline.localization.read.grid import Cell, Row, SheetGrid
+from translation_pipeline.localization.read.grid import Row, SheetGrid, is_text
 from translation_pipeline.localization.read.languages import LanguageMatcher, normalize_header
 from translation_pipeline.localization.read.ledger import SkipEntry
 
@@ -149,12 +149,14 @@ class SheetPlan:
     skips: list[SkipEntry] = field(default_factory=list)
 
 
-def _text_cells(row: dict[int, Cell]) -> dict[int, str]:
-    return {c: cell.value for c, cell in row.items() if cell.kind == "text" and str(cell.value).strip()}
+Cells = dict[int, object]  # a row's values by column
 
 
-def _is_text(cell: Cell | None) -> bool:
-    return cell is not None and cell.kind == "text" and bool(str(cell.value).strip())
+def _text_cells(row: Cells) -> dict[int, str]:
+    return {c: value for c, value in row.items() if type(value) is str and not value.isspace()}
+
+
+_is_text = is_text
 
 
 class _Headers:
@@ -168,7 +170,7 @@ class _Headers:
             return None
         return self.matcher.code_for(value)
 
-    def languages(self, row: dict[int, Cell]) -> dict[int, str]:
+    def languages(self, row: Cells) -> dict[int, str]:
         return {c: code for c, text in _text_cells(row).items() if (code := self.language(text))}
 
     @staticmethod
@@ -187,7 +189,7 @@ class _Headers:
             return "generic"
         return None
 
-    def is_header(self, row: dict[int, Cell]) -> bool:
+    def is_header(self, row: Cells) -> bool:
         texts = _text_cells(row)
         if len(texts) < 2 or any(len(t) > MAX_HEADER_CHARS for t in texts.values()):
             return False
@@ -199,13 +201,13 @@ class _Headers:
         anchor = bool(by_column) or "source" in roles.values() or "generic" in roles.values()
         return anchor and named >= 2 and named * 3 >= len(texts) * 2
 
-    def is_meta(self, row: dict[int, Cell], header: dict[int, Cell]) -> bool:
+    def is_meta(self, row: Cells, header: Cells) -> bool:
         """A type, flag, field-id or `#` row of a config table's header block."""
         texts = _text_cells(row)
         if not texts:
             return False
         first = row[min(row)]
-        if isinstance(first.value, str) and first.value.strip().startswith("#"):
+        if isinstance(first, str) and first.strip().startswith("#"):
             return True
         if len(texts) != len(row):
             return False
@@ -233,7 +235,7 @@ def find_header(rows: list[Row], matcher: LanguageMatcher) -> int | None:
     return None
 
 
-def names_languages(cells: dict[int, Cell], matcher: LanguageMatcher) -> bool:
+def names_languages(cells: Cells, matcher: LanguageMatcher) -> bool:
     """The cheap test the drop-folder sensor uses on a sheet's first rows."""
     return _Headers(matcher).is_header(cells)
 
@@ -343,7 +345,7 @@ def _cut_second_table(
     return kept
 
 
-def _foreign_header(cells: dict[int, Cell], main: dict[int, str]) -> bool:
+def _foreign_header(cells: Cells, main: dict[int, str]) -> bool:
     """A row of short labels whose text in some language column is in another script than that language's
     (`修改内容` under `en`): the header of another table, not a row of this one."""
     texts = _text_cells(cells)
@@ -394,7 +396,7 @@ def _decide_columns(
     sheet = plan.layout.sheet
     matcher = headers.matcher
     columns = sorted({c for _, cells in data for c in cells} | set(header_texts))
-    values: dict[int, list[tuple[int, Cell]]] = {c: [] for c in columns}
+    values: dict[int, list[tuple[int, object]]] = {c: [] for c in columns}
     for number, cells in data:
         for column, cell in cells.items():
             values[column].append((number, cell))
@@ -439,7 +441,7 @@ def _decide_columns(
             continue
         if not text_count[c]:
             continue
-        texts = [str(cell.value) for _, cell in values[c] if _is_text(cell)]
+        texts = [cell for _, cell in values[c] if _is_text(cell)]
         if role == "target":
             unused[c] = (ledger.UNKNOWN_LANGUAGE, f'column language unknown: "{header}" names no language',
                          f"say it in a layout: targets: {{{letter(c)}: <language>}}")  # fmt: skip

@@ -25,7 +25,7 @@ from lxml import etree
 from openpyxl.utils import get_column_letter
 
 from translation_pipeline.localization.read import ledger
-from translation_pipeline.localization.read.grid import Package, SheetGrid
+from translation_pipeline.localization.read.grid import Package, SheetGrid, kind_of, plain
 from translation_pipeline.localization.read.languages import LanguageMatcher
 from translation_pipeline.localization.read.layout import (
     HEADER_SCAN_ROWS,
@@ -270,39 +270,60 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
                             "not text", "give the sheet a layout whose source column holds the text")  # fmt: skip
     owned = SkipEntry(sheet, ledger.ARRAY_FORMULA, "inside an array formula or data table range: never written",
                       "move the formula, or the text, out of that range")  # fmt: skip
-    records = []
+    # one entry per data row, then one frame per target language built from those columns
+    numbers: list[int] = []
+    rows: list[dict] = []
+    kinds: list[str] = []
+    texts: list[str | None] = []
     for number, row in plan.data:
         source = row.get(plan.source)
-        kind = "blank" if source is None else classify(source.value, None) if source.kind == "text" else source.kind
-        key = _text(_value(row, context.get("key"))) or f"{sheet}!{number}"
-        speaker = _text(_value(row, context.get("speaker")))
-        note = "; ".join(filter(None, (_text(_value(row, c)) for c in [context.get("note"), *plan.extra_notes])))
-        max_length = _max_length(_value(row, context.get("max_length")))
-        source_text = source.value if kind == "text" else None
-        if source_text is not None and len(source_text) >= MAX_CELL_CHARS:
+        kind = "blank" if source is None else classify(source, None) if type(source) is str else kind_of(source)
+        text = source if kind == "text" else None
+        if text is not None and len(text) >= MAX_CELL_CHARS:
             too_long.cells.append((number, plan.source))
             continue
-        if source_text is not None and _IDENTIFIER_RE.match(source_text):
+        if text is not None and _IDENTIFIER_RE.match(text):
             identifiers.cells.append((number, plan.source))
             continue
-        for code, column in plan.targets.items():
-            target = row.get(column)
-            if grid.owned_ranges and grid.owned(number, column):
-                if target is None and kind == "text":
-                    owned.cells.append((number, column))
-                continue
-            records.append((
-                sheet, number, key, source_language, source_text, kind, code,
-                f"{get_column_letter(column)}{number}", target is not None, speaker, note, max_length,
-            ))  # fmt: skip
+        numbers.append(number)
+        rows.append(row)
+        kinds.append(kind)
+        texts.append(text)
+    if not numbers:
+        plan.skips += [entry for entry in (owned, too_long, identifiers) if entry.cells]
+        return None
+
+    def column_text(column: int | None) -> list[str]:
+        return [""] * len(rows) if column is None else [_text(plain(row.get(column))) for row in rows]
+
+    keys = [k or f"{sheet}!{n}" for k, n in zip(column_text(context.get("key")), numbers, strict=True)]
+    notes = [column_text(c) for c in [context.get("note"), *plan.extra_notes] if c is not None]
+    note = ["; ".join(filter(None, parts)) for parts in zip(*notes, strict=True)] if notes else [""] * len(rows)
+    limit_column = context.get("max_length")
+    limits = [None] * len(rows) if limit_column is None else [_max_length(plain(r.get(limit_column))) for r in rows]
+    shared = {
+        "sheet": sheet, "row": numbers, "key": keys, "source_language": source_language, "source_text": texts,
+        "source_kind": kinds, "speaker": column_text(context.get("speaker")), "note": note,
+        "max_length": pd.array(limits, dtype="Int64"),
+    }  # fmt: skip
+    frames = []
+    for code, column in plan.targets.items():
+        letter = get_column_letter(column)
+        frame = pd.DataFrame({
+            **shared, "target_language": code, "target_cell": [f"{letter}{n}" for n in numbers],
+            "target_filled": [column in row for row in rows],
+        })  # fmt: skip
+        if grid.owned_ranges:
+            mine = [grid.owned(n, column) for n in numbers]
+            owned.cells += [(n, column) for n, m, k, row in zip(numbers, mine, kinds, rows, strict=True)
+                            if m and k == "text" and column not in row]  # fmt: skip
+            frame = frame[[not m for m in mine]]
+        frames.append(frame[CELL_COLUMNS])
     plan.skips += [entry for entry in (owned, too_long, identifiers) if entry.cells]
-    return pd.DataFrame.from_records(records, columns=CELL_COLUMNS) if records else None
+    cells = pd.concat(frames, ignore_index=True)
+    # the order the reader always had: row by row, each row's targets left to right
+    return cells.sort_values(["row"], kind="stable", ignore_index=True)
 
 
 # `se_door_open`, `*chapter1_village`, `$player_name`, `dlg.intro.01`: no spaces, ASCII, and a separator
 _IDENTIFIER_RE = re.compile(r"^[*#$@]?[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]+)+$|^[*#$@][A-Za-z][A-Za-z0-9_]*$")
-
-
-def _value(row: dict, column: int | None) -> object:
-    cell = row.get(column) if column is not None else None
-    return cell.value if cell is not None else None
