@@ -439,13 +439,13 @@ def _decide_columns(
         if role in CONTEXT_HEADERS and role not in plan.context:
             plan.context[role] = c
             continue
-        if not text_count[c]:
-            continue
-        texts = [cell for _, cell in values[c] if _is_text(cell)]
-        if role == "target":
+        if role == "target":  # `Translation`: a target, empty or not, whose language a person must say
             unused[c] = (ledger.UNKNOWN_LANGUAGE, f'column language unknown: "{header}" names no language',
                          f"say it in a layout: targets: {{{letter(c)}: <language>}}")  # fmt: skip
             continue
+        if not text_count[c]:
+            continue
+        texts = [cell for _, cell in values[c] if _is_text(cell)]
         if role not in ("source", "generic", None) and role in CONTEXT_HEADERS:
             if role == "note":  # several note-like columns (comments, scene, ...) all go into the context
                 plan.extra_notes.append(c)

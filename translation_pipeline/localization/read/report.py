@@ -32,10 +32,15 @@ def layout_rows(sheets: list[SheetLayout]) -> list[tuple[str, ...]]:
 LAYOUT_COLUMNS = ("sheet", "header rows", "data", "column", "header", "role", "language", "decided by")
 
 
+MAX_LAYOUT_ROWS = 200  # of the metadata table; `inspect` shows them all
+
+
 def layout_markdown(sheets: list[SheetLayout]) -> str:
     rows = layout_rows(sheets)
     lines = ["| " + " | ".join(LAYOUT_COLUMNS) + " |", "|" + "---|" * len(LAYOUT_COLUMNS)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows[:MAX_LAYOUT_ROWS]]
+    if len(rows) > MAX_LAYOUT_ROWS:
+        lines.append(f"\n... and {len(rows) - MAX_LAYOUT_ROWS} more columns (`translation-pipeline inspect`)")
     return "\n".join(lines)
 
 
