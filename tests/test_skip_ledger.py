@@ -68,6 +68,8 @@ def test_every_skip_reaches_the_report_the_metadata_and_the_check(
         "hidden_sheet": ("A1:A2, B1:B2, C1", 5),
     }
     assert skipped["how_to_include"].str.len().gt(0).all()
+    layout = pd.read_excel(output["qa_report"], sheet_name="layout").set_index("column")
+    assert layout.loc["B", ["role", "language", "decided by"]].tolist() == ["source", "zh-CN", "header"]
     assert "layout: targets: {D: <language>}" in skipped.set_index("code").loc["unknown_language", "how_to_include"]
 
     ingest = result.asset_materializations_for_node("source_workbook")[0].metadata
@@ -185,3 +187,27 @@ def test_a_bad_layout_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("TRANSLATION_CONFIG", str(config))
     with pytest.raises(ConfigError, match=re.escape(problem)):
         load_settings()
+
+
+def test_a_content_decision_is_shown_with_its_evidence(
+    instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path
+) -> None:
+    """No header: the languages come from the text, and the QA report and metadata say so and why."""
+    texts = [("开始游戏", "Start game"), ("继续游戏", "Continue"), ("设置", "Settings"), ("退出游戏", "Quit game"),
+             ("保存进度", "Save progress"), ("读取存档", "Load a saved game"), ("音量", "Volume"),
+             ("语言", "Language"), ("返回主菜单", None), ("确认购买", None)]  # fmt: skip
+    workbook = Workbook()
+    for index, (chinese, english) in enumerate(texts):
+        workbook.active.append([f"ui_{index:02d}", chinese, english])
+    path = tmp_path / "headerless.xlsx"
+    workbook.save(path)
+    result = materialize(instance, register(instance, path, data_dir))
+    layout = pd.read_excel(result.output_for_node("translated_workbook")["qa_report"], sheet_name="layout")
+    decided = dict(zip(layout["column"], layout["decided by"], strict=True))
+    assert decided["A"] == "content: identifiers"
+    assert decided["B"].startswith("content: 100% zh-CN over 10 cells")
+    assert decided["C"].startswith("content: ") and " en over 8 cells" in decided["C"]
+    assert "content: 100% zh-CN" in result.asset_materializations_for_node("source_workbook")[0].metadata[
+        "layout"].value  # fmt: skip
+    sheet = load_workbook(result.output_for_node("translated_workbook")["output_path"]).active
+    assert sheet["C9"].value == pseudo_localize("返回主菜单")

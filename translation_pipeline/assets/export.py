@@ -55,7 +55,7 @@ def translated_workbook(
     qa_summary = summarize(outcomes, issues)
     report = folder / f"{Path(archived.original_name).stem}.qa.xlsx"
     skipped = skipped_table(translation_tasks.skipped, outcomes, not_written)
-    write_report(report, issues, qa_summary, skipped)
+    write_report(report, issues, qa_summary, skipped, translation_tasks.layout)
     failed = int((outcomes["status"] != "translated").sum())
     metadata = {
         "output_path": dg.MetadataValue.path(str(output)),

@@ -288,10 +288,17 @@ def _position(cell: str) -> tuple[int, int]:
     return row, column
 
 
-def write_report(path: Path, issues: pd.DataFrame, summary: pd.DataFrame, skipped: pd.DataFrame | None = None) -> None:
+def write_report(
+    path: Path,
+    issues: pd.DataFrame,
+    summary: pd.DataFrame,
+    skipped: pd.DataFrame | None = None,
+    layout: pd.DataFrame | None = None,
+) -> None:
     """An .xlsx a reviewer can filter: `summary` (per sheet and language), `findings` (one row per problem,
-    cells that failed included) and `skipped` (every cell left untranslated: sheet, range, count, reason, how
-    to include it).
+    cells that failed included), `skipped` (every cell left untranslated: sheet, range, count, reason, how
+    to include it) and `layout` (each sheet's header rows and data range, each column's role and language
+    and how that was decided: header, content or layout).
 
     No sheet lists every cell: that is the translated workbook itself, and at 100,000 rows such a sheet cost
     more than the workbook's own save. Every text is stored as text: a translation such as `=HYPERLINK(...)` is
@@ -300,7 +307,10 @@ def write_report(path: Path, issues: pd.DataFrame, summary: pd.DataFrame, skippe
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = Workbook(write_only=True)
     skipped = ledger_table([]) if skipped is None else skipped
-    for name, frame in (("summary", summary), ("findings", issues), ("skipped", skipped)):
+    sheets = [("summary", summary), ("findings", issues), ("skipped", skipped)]
+    if layout is not None and len(layout.columns):
+        sheets.append(("layout", layout))
+    for name, frame in sheets:
         safe = _for_excel(frame)
         sheet = workbook.create_sheet(name)
         sheet.freeze_panes = "A2"

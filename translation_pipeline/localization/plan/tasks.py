@@ -24,6 +24,7 @@ class TaskPlan:
     tasks: pd.DataFrame  # TaskSchema
     assignments: pd.DataFrame  # AssignmentSchema: which task fills which cell, and the row's own max length
     skipped: pd.DataFrame = field(default_factory=lambda: ledger_table([]))  # what reading left out
+    layout: pd.DataFrame = field(default_factory=pd.DataFrame)  # how reading decided each column
 
     @property
     def batch_count(self) -> int:

@@ -35,6 +35,11 @@ LAYOUT_COLUMNS = ("sheet", "header rows", "data", "column", "header", "role", "l
 MAX_LAYOUT_ROWS = 200  # of the metadata table; `inspect` shows them all
 
 
+def layout_table(sheets: list[SheetLayout]) -> pd.DataFrame:
+    """The layout rows as the QA report's `layout` sheet."""
+    return pd.DataFrame(layout_rows(sheets), columns=list(LAYOUT_COLUMNS))
+
+
 def layout_markdown(sheets: list[SheetLayout]) -> str:
     rows = layout_rows(sheets)
     lines = ["| " + " | ".join(LAYOUT_COLUMNS) + " |", "|" + "---|" * len(LAYOUT_COLUMNS)]

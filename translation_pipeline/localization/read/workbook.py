@@ -176,7 +176,11 @@ def check_package(path: Path) -> str | None:
 
 
 def _no_usable_sheet(reasons: str) -> str:
-    return f"no sheet has a source and a target language column ({reasons})"
+    return (
+        f"no sheet has a source and a target language column ({reasons}); name the languages in a header row, "
+        "add the studio's spellings to `language_aliases`, or say the layout (YAML `layouts:`, or "
+        "--source B:zh-CN --target C:en)"
+    )
 
 
 
@@ -248,8 +252,8 @@ def read_workbook(
     if not any(not layout.skipped for layout in layouts_found):
         reasons = "; ".join(f"{layout.sheet!r}: {layout.skipped}" for layout in layouts_found) or "no sheets"
         attention = [e for e in skips if e.attention]
-        hint = f"; {attention[0].reason} ({attention[0].how_to_include})" if attention else ""
-        raise WorkbookError(name, _no_usable_sheet(reasons) + hint)
+        hint = f" ({attention[0].reason}: {attention[0].how_to_include})" if attention else ""
+        raise WorkbookError(name, _no_usable_sheet(reasons + hint))
     cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CELL_COLUMNS, dtype=str)
     cells["max_length"] = cells["max_length"].astype("Int64")
     cells["row"] = cells["row"].astype("int64")
