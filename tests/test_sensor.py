@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import zipfile
@@ -85,6 +86,7 @@ class Harness:
         self.logs: list[dict[str, Any]] = []
         """The log records of the last tick, as the instance stored them for the UI's tick log."""
         self._records_read: dict[tuple[str, ...], int] = {}
+        self.translation = TranslationResource()
         self.defs = dg.Definitions(
             assets=[workbook_stub],
             jobs=[dg.define_asset_job("translate_workbook_job", selection=[workbook_stub])],
@@ -109,7 +111,7 @@ class Harness:
             instance_ref=self.instance.get_ref(),  # without it `context.log` only writes to the console
             cursor=self.cursor,
             definitions=self.defs,
-            resources={"data_dir": self.data_dir, "translation": TranslationResource()},
+            resources={"data_dir": self.data_dir, "translation": self.translation},
             repository_name="__repository__",
             sensor_name=workbook_drop_sensor.name,
         ) as context:
@@ -409,3 +411,18 @@ def test_damage_below_the_rows_the_sensor_reads_is_left_to_the_run(harness: Harn
         read_workbook(path)
     assert requested_keys(harness.two_ticks()) == [workbook_key(path)]
     assert harness.errors() == []
+
+
+def test_a_workbook_that_needs_a_layout_is_rejected_without_one_and_accepted_with_it(harness: Harness) -> None:
+    """`Key | 中文 | Translation`: the sensor says how to name the column; with the YAML layout it runs."""
+    path = harness.data_dir.inbox / "Quests.xlsx"
+    build_table(path, {"Q": [["Key", "中文", "Translation"], ["q1", "找到铁匠", None], ["q2", "击败魔王", None]]})
+    assert harness.two_ticks().run_requests == []
+    (error,) = harness.errors()
+    assert error.startswith("Quests.xlsx: no sheet has a source and a target language column")
+    assert 'column language unknown: "Translation" names no language: say it in a layout: targets: {C:' in error
+
+    harness.translation = TranslationResource(layouts=json.dumps([{"file": "quests*", "targets": {"C": "en"}}]))
+    path.touch()  # a changed file is checked again
+    os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)
+    assert len(harness.two_ticks().run_requests) == 1

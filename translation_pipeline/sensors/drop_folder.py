@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
 from translation_pipeline.localization.inbox.archive import archive_file
 from translation_pipeline.localization.inbox.intake import IntakeCursor, scan
 from translation_pipeline.localization.read.languages import LanguageMatcher
+from translation_pipeline.localization.read.layout import parse_layouts
 from translation_pipeline.localization.read.workbook import WorkbookError, check_headers, check_package
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
@@ -47,10 +50,13 @@ def workbook_drop_sensor(
         context.log.warning(f"{skipped.name}: skipped, {skipped.reason}")
 
     matcher = LanguageMatcher(translation.language_aliases)
+    layouts = parse_layouts(json.loads(translation.layouts or "[]"))
     new_keys: list[str] = []
     for ready in result.ready:
         try:
-            if problem := check_package(ready.path) or check_headers(ready.path, matcher):
+            if problem := check_package(ready.path) or check_headers(
+                ready.path, matcher, layouts=layouts, include_hidden=translation.include_hidden_sheets
+            ):
                 context.log.error(str(WorkbookError(ready.name, problem)))  # the message the run would fail with
                 cursor = cursor.with_rejected(ready)
                 continue

@@ -175,7 +175,11 @@ def check_package(path: Path) -> str | None:
     return None
 
 
-def _no_usable_sheet(reasons: str) -> str:
+def _no_usable_sheet(reasons: str, skips: list[SkipEntry] | None = None) -> str:
+    """The one message for a workbook without any table; it names the first column a person must name."""
+    attention = [e for e in skips or [] if e.attention]
+    if attention:
+        reasons += f" ({attention[0].reason}: {attention[0].how_to_include})"
     return (
         f"no sheet has a source and a target language column ({reasons}); name the languages in a header row, "
         "add the studio's spellings to `language_aliases`, or say the layout (YAML `layouts:`, or "
@@ -185,7 +189,13 @@ def _no_usable_sheet(reasons: str) -> str:
 
 
 
-def check_headers(path: Path, matcher: LanguageMatcher | None = None) -> str | None:
+def check_headers(
+    path: Path,
+    matcher: LanguageMatcher | None = None,
+    *,
+    layouts: list[ExplicitLayout] | None = None,
+    include_hidden: bool = False,
+) -> str | None:
     """Why no sheet of the workbook at `path` can hold a table, judged from the first HEADER_SCAN_ROWS rows of
     each visible sheet (streamed, so the rest of a large sheet is never parsed); None when some sheet may.
 
@@ -194,6 +204,7 @@ def check_headers(path: Path, matcher: LanguageMatcher | None = None) -> str | N
     """
     matcher = matcher or LanguageMatcher()
     reasons = []
+    skips: list[SkipEntry] = []
     try:
         with zipfile.ZipFile(path) as archive:
             package = Package(archive)
@@ -201,13 +212,16 @@ def check_headers(path: Path, matcher: LanguageMatcher | None = None) -> str | N
                 if sheet.part is None:
                     continue
                 grid = SheetGrid(rows=list(itertools.islice(package.rows(sheet), HEADER_SCAN_ROWS)))
-                plan = plan_sheet(sheet.name, grid, matcher, hidden=sheet.hidden)
+                explicit = next((x for x in (layouts or []) if x.matches(path.name, sheet.name)), None)
+                plan = plan_sheet(sheet.name, grid, matcher, explicit=explicit, hidden=sheet.hidden,
+                                  include_hidden=include_hidden)  # fmt: skip
                 if not plan.layout.skipped:
                     return None
                 reasons.append(f"{sheet.name!r}: {plan.layout.skipped}")
+                skips += plan.skips
     except READ_ERRORS as error:
         return _damaged(error)
-    return _no_usable_sheet("; ".join(reasons) or "no sheets")
+    return _no_usable_sheet("; ".join(reasons) or "no sheets", skips)
 
 
 def read_workbook(
@@ -251,9 +265,7 @@ def read_workbook(
     skips = [entry for plan in plans for entry in plan.skips]
     if not any(not layout.skipped for layout in layouts_found):
         reasons = "; ".join(f"{layout.sheet!r}: {layout.skipped}" for layout in layouts_found) or "no sheets"
-        attention = [e for e in skips if e.attention]
-        hint = f" ({attention[0].reason}: {attention[0].how_to_include})" if attention else ""
-        raise WorkbookError(name, _no_usable_sheet(reasons + hint))
+        raise WorkbookError(name, _no_usable_sheet(reasons, skips))
     cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CELL_COLUMNS, dtype=str)
     cells["max_length"] = cells["max_length"].astype("Int64")
     cells["row"] = cells["row"].astype("int64")
