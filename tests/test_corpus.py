@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from tests.corpus.cases import CASES, Case
@@ -15,6 +16,8 @@ from translation_pipeline.localization.read import grid
 from translation_pipeline.localization.read.grid import Package, is_text
 from translation_pipeline.localization.read.layout import parse_layouts
 from translation_pipeline.localization.read.workbook import WorkbookError, read_workbook
+from translation_pipeline.localization.translate.providers.pseudo import pseudo_localize
+from translation_pipeline.localization.write.export import CellFill, export_workbook
 
 
 def _read(case: Case, path: Path):
@@ -82,3 +85,39 @@ def test_nothing_is_silent(tmp_path: Path, case: Case, reader: str) -> None:
                     assert any(s == sheet.name and c == letter and number >= f for s, c, f in in_table), (
                         f"{sheet.name}!{ref} ({cell!r}) is in no table, header or ledger"
                     )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_the_written_workbook_holds_exactly_the_fills(tmp_path: Path, case: Case) -> None:
+    """Read, translate (pseudo) and export: every written cell is one a person would fill, every other cell
+    of the workbook is as it was, and each fill not written is in the ledger or the export's report."""
+    path = tmp_path / case.filename
+    case.build(path)
+    try:
+        parsed = _read(case, path)
+    except WorkbookError:
+        return
+    todo = parsed.cells[(~parsed.cells["target_filled"]) & (parsed.cells["source_kind"] == "text")]
+    fills = [CellFill(s, c, pseudo_localize(t)) for s, c, t in zip(todo["sheet"], todo["target_cell"],
+                                                                   todo["source_text"], strict=True)]  # fmt: skip
+    output = tmp_path / "out" / case.filename
+    summary = export_workbook(path, output, fills)
+    not_written = {(sheet, cell) for sheet, cell, _ in summary.skipped}
+    written = {(f.sheet, f.cell) for f in fills} - not_written
+    assert summary.written == len(written) and written <= case.fills
+    reported = {(entry.sheet, ref) for entry in parsed.skips for ref in entry.references}
+    assert case.fills - written - reported - not_written == set()
+    before, after = load_workbook(path), load_workbook(output)
+    for sheet in before.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if (sheet.title, cell.coordinate) not in written:
+                    now = after[sheet.title][cell.coordinate].value
+                    assert _comparable(now) == _comparable(cell.value), (sheet.title, cell.coordinate)
+
+
+def _comparable(value: object) -> object:
+    """Array and data-table formulas compare by their parts, not identity."""
+    if type(value).__name__ in ("ArrayFormula", "DataTableFormula"):
+        return type(value).__name__, getattr(value, "text", None), getattr(value, "ref", None)
+    return value

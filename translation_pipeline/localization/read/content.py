@@ -454,6 +454,9 @@ def identify_column(texts: Sequence[str], *, sample: int = DEFAULT_SAMPLE) -> Co
 
     if share < MIN_SHARE or share - second < MIN_LEAD:
         shares = f"{share:.0%} {top}" + (f", {second:.0%} {runner_up}" if runner_up else "")
+        pooled = _pooled_decision([text for text, script, _ in judged if script in set(_SCRIPT_BY_LINGUA.values())])
+        if pooled is not None and pooled.language == top and share >= POOL_MIN_LEADER and second <= POOL_MAX_RUNNER_UP:
+            return ContentDecision(top, pooled.share, n, runner_up, f"{pooled.reason} (single cells: {shares})")
         return ContentDecision(None, share, n, runner_up, f"content unclear: {shares} over {n} cells")
     if top == variant and not variant_clear:
         return ContentDecision(
@@ -468,6 +471,42 @@ def identify_column(texts: Sequence[str], *, sample: int = DEFAULT_SAMPLE) -> Co
     if notes:
         reason += f" ({'; '.join(notes)})"
     return ContentDecision(top, share, n, runner_up, reason)
+
+
+POOL_CELLS = 10
+"""Cells joined into one text for the pooled second opinion: short item names (`Rare Iron Sword +1`) are too
+short for lingua one by one, ten of them are not."""
+MIN_POOLS = 5
+"""Pooled texts needed for a pooled decision; with fewer, single cells decide alone."""
+POOL_MIN_LEADER = 0.5
+POOL_MAX_RUNNER_UP = 0.35
+"""The pooled opinion is taken only for the single-cell leader, when that leader holds at least half of the
+votes and the runner-up at most 35%: lingua's noise on short strings (61% en, 32% nl), not a column that mixes
+two languages row by row (47% fr, 42% en), where runs of ten cells would hide the mix."""
+
+
+def _pooled_decision(texts: list[str]) -> ContentDecision | None:
+    """A second opinion for a column of lingua-judged cells the single-cell vote left unclear: runs of
+    POOL_CELLS cells, taken in sample order (spread over the column), judged as one text each. It decides only
+    when MIN_SHARE of the runs agree, so a column that mixes two languages row by row stays unclear; the
+    caller takes it only as POOL_MIN_LEADER and POOL_MAX_RUNNER_UP allow."""
+    pools = [" ".join(texts[i : i + POOL_CELLS]) for i in range(0, len(texts) - POOL_CELLS + 1, POOL_CELLS)]
+    if len(pools) < MIN_POOLS:
+        return None
+    votes: Counter[str] = Counter()
+    for pool in pools:
+        script = _cell_script(_script_counts(pool))
+        confidences = _lingua_confidences(pool, script) if script else {}
+        if confidences:
+            votes[max(confidences, key=lambda code: (confidences[code], code))] += 1
+    if not votes:
+        return None
+    top, count = votes.most_common(1)[0]
+    share = count / len(pools)
+    if share < MIN_SHARE:
+        return None
+    return ContentDecision(top, share, len(pools), None,
+                           f"content: {share:.0%} {top} over {len(pools)} runs of {POOL_CELLS} cells")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------------
