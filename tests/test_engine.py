@@ -211,3 +211,38 @@ def test_answers_waiting_for_their_checkpoint_are_stored_when_another_request_st
     with pytest.raises(ProviderStopped, match="invalid api key"):
         engine(Answers2ThenBadKey(), concurrency=3, on_answer=slow_checkpoint).run(batches)
     assert sorted(saved) == ["b1", "b2"]
+
+
+INJECTED = '=HYPERLINK("http://example.invalid","click")'
+
+
+def test_a_formula_like_reply_is_resent_and_the_real_translation_kept() -> None:
+    """A reply that starts like a formula while its source does not fails its item alone; the re-sent item's
+    real translation is what is kept."""
+
+    def inject_first(b: RequestBatch, call: int) -> ProviderReply:
+        return reply([(i.id, INJECTED if i.id == "t2" and call == 1 else f"EN {i.text}") for i in b.items])
+
+    provider = Scripted(inject_first)
+    result = engine(provider).run([batch("一", "二", "三")])
+    assert provider.sent == [["t1", "t2", "t3"], ["t2"]]
+    assert result.translations == {"t1": "EN 一", "t2": "EN 二", "t3": "EN 三"} and not result.failures
+
+
+@pytest.mark.parametrize("text", [INJECTED, "  =1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)"])
+def test_a_formula_like_reply_fails_validation_unless_it_is_the_last_attempt(text: str) -> None:
+    check = parse_reply(batch("打开链接"), reply([("t1", text)]))
+    assert check.failures["t1"].startswith("formula-like reply (starts with ") and not check.translations
+    assert parse_reply(batch("打开链接"), reply([("t1", text)]), last_attempt=True).translations == {"t1": text}
+
+
+def test_a_reply_given_on_every_attempt_is_kept_after_the_last() -> None:
+    provider = Scripted(lambda b, _: reply([(i.id, INJECTED) for i in b.items]))
+    result = engine(provider, max_attempts=3).run([batch("打开链接")])
+    assert len(provider.sent) == 3 and result.translations == {"t1": INJECTED}  # written as text, flagged by QA
+
+
+def test_a_source_that_starts_like_a_formula_may_be_answered_so() -> None:
+    check = parse_reply(batch("+5 攻击", "-10% 防御", "=== 第一章 ==="),
+                        reply([("t1", "+5 Attack"), ("t2", "-10% Defense"), ("t3", "=== Chapter 1 ===")]))  # fmt: skip
+    assert len(check.translations) == 3 and not check.failures

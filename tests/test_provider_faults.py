@@ -167,12 +167,24 @@ def test_unpriced_model_reports_unknown_cost(
     assert result.success and translations_meta(result)["cost_usd"] == "unknown price"
 
 
-def test_formula_reply_lands_as_text(chain: ChainRunner, server: FakeLLMServer) -> None:
-    server.plan(["formula"])  # the first item (k1) comes back as =HYPERLINK(...)
+def test_a_formula_reply_is_resent_and_the_real_translation_written(chain: ChainRunner, server: FakeLLMServer) -> None:
+    server.plan(["formula"])  # the first item (k1) comes back as =HYPERLINK(...) on the first request
     result = chain.run()
-    assert result.success and server.request_count == FAULT_FREE_REQUESTS
+    assert result.success and server.request_count == FAULT_FREE_REQUESTS + 1
+    assert chain.cells()["k1"].value == expected("k1")
+    assert "formula_like" not in set(chain.findings()["rule"])
+
+
+def test_a_formula_reply_on_every_attempt_lands_as_text_and_is_flagged(
+    chain: ChainRunner, server: FakeLLMServer
+) -> None:
+    server.fault_for_item("晨曦村", "formula", times=None)
+    result = chain.run()
+    assert result.success and server.request_count == FAULT_FREE_REQUESTS + 3  # TRANSLATION_MAX_ATTEMPTS = 4
     cell = chain.cells()["k1"]
     assert cell.value == FORMULA_TEXT and cell.data_type == "s"
+    findings = chain.findings()
+    assert findings[findings["rule"] == "formula_like"]["cell"].tolist() == ["C2"]
 
 
 def test_lost_placeholder_once_is_resent(chain: ChainRunner, server: FakeLLMServer) -> None:

@@ -35,6 +35,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from translation_pipeline.localization.check.glossary import Glossary
 from translation_pipeline.localization.read.ledger import FAILED, NOT_WRITTEN, TOO_LONG, SkipEntry, ledger_table
+from translation_pipeline.localization.translate.contract import FORMULA_STARTS
 from translation_pipeline.localization.translate.placeholders import placeholder_problems
 
 REPORT_COLUMNS = [
@@ -66,7 +67,6 @@ SCRIPT_PATTERNS = {
 }
 LATIN = frozenset({"Latin"})
 LETTER = r"[^\W\d_]"
-FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def cell_outcomes(assignments: pd.DataFrame, tasks: pd.DataFrame, translations: pd.DataFrame) -> pd.DataFrame:

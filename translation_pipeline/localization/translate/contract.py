@@ -97,8 +97,19 @@ def user_message(batch: RequestBatch, glossary: list[GlossaryTerm] | None = None
 _FENCE = re.compile(r"^\s*```[A-Za-z]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 
 
-def parse_reply(batch: RequestBatch, reply: ProviderReply) -> ReplyCheck:
-    """Validate a reply item by item. A cut-off or unparseable reply fails every item of the batch."""
+FORMULA_STARTS = ("=", "+", "-", "@")  # what Excel reads as the start of a formula
+
+
+def formula_like(source: str, text: str) -> bool:
+    """`text` starts as a formula would (after leading whitespace) while its source does not: almost never a
+    translation, rather a prompt injection or a glitch. `+5 攻击` -> `+5 Attack` is fine."""
+    return text.lstrip().startswith(FORMULA_STARTS) and not source.lstrip().startswith(FORMULA_STARTS)
+
+
+def parse_reply(batch: RequestBatch, reply: ProviderReply, *, last_attempt: bool = False) -> ReplyCheck:
+    """Validate a reply item by item. A cut-off or unparseable reply fails every item of the batch. A
+    formula-like text fails its item like a lost placeholder, except on the `last_attempt`: then it is kept
+    (written as text, and the QA report flags it)."""
     check = ReplyCheck()
     if reply.finish_reason == "length":
         check.failures = {item.id: "reply cut off (finish_reason=length)" for item in batch.items}
@@ -132,6 +143,8 @@ def parse_reply(batch: RequestBatch, reply: ProviderReply) -> ReplyCheck:
             check.failures[item.id] = "empty translation"
         elif problem := placeholder_problems(item.text, answers[0]):
             check.failures[item.id] = problem
+        elif not last_attempt and formula_like(item.text, answers[0]):
+            check.failures[item.id] = f"formula-like reply (starts with {answers[0].lstrip()[0]!r})"
         else:
             check.translations[item.id] = answers[0]
     return check

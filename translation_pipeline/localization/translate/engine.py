@@ -269,7 +269,7 @@ class Engine:
             self._fail(batch, f"request failed after {self.max_attempts} tries: {sent}")
             return
         reply, record = sent
-        check = parse_reply(batch, reply)
+        check = parse_reply(batch, reply, last_attempt=attempt >= self.max_attempts)
         self._observe(record, check)
         if check.translations:
             if self.on_answer:  # stored before the answer counts as done
