@@ -61,6 +61,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "lost_placeholder",
     "formula",
     "empty_text",
+    "lone_surrogate",
 )
 # Kinds the random mode draws from by default: the ones a robust client is expected to recover from.
 RANDOM_DEFAULT_KINDS: tuple[str, ...] = (
@@ -85,6 +86,7 @@ DASHSCOPE_PATH = "/api/v1/services/aigc/text-generation/generation"
 
 PLACEHOLDER_RE = re.compile(r"\{[^{}]*\}|%(?:\d+\$)?[sdif]|</?[A-Za-z][^<>]*>")
 FORMULA_TEXT = '=HYPERLINK("http://evil","click")'
+SURROGATE_TEXT = "lone \ud800 surrogate"  # valid JSON as "\ud800", storable nowhere
 EXTRA_ID = "unknown-id"
 
 # status -> (message, type, code) in OpenAI's {"error": {...}} body.
@@ -189,11 +191,14 @@ def _reply_content(fault: str, translations: list[dict[str, Any]], target: int) 
             items[target]["text"] = FORMULA_TEXT
         elif fault == "empty_text":
             items[target]["text"] = ""
+        elif fault == "lone_surrogate":
+            items[target]["text"] = SURROGATE_TEXT
     if fault == "extra_id":
         items.append({"id": EXTRA_ID, "text": "[??] not requested"})
     elif fault == "shuffled":
         items.reverse()
-    content = json.dumps({"translations": items}, ensure_ascii=False)
+    # a lone surrogate cannot be encoded as UTF-8: sent as the JSON escape "\ud800", as a model's reply would be
+    content = json.dumps({"translations": items}, ensure_ascii=fault == "lone_surrogate")
     if fault == "non_json":
         lines = "\n".join(f"- {t['id']}: {t['text']}" for t in items)
         return f"Sure! Here are the translations you asked for:\n{lines}", "stop"

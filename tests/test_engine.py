@@ -246,3 +246,21 @@ def test_a_source_that_starts_like_a_formula_may_be_answered_so() -> None:
     check = parse_reply(batch("+5 攻击", "-10% 防御", "=== 第一章 ==="),
                         reply([("t1", "+5 Attack"), ("t2", "-10% Defense"), ("t3", "=== Chapter 1 ===")]))  # fmt: skip
     assert len(check.translations) == 3 and not check.failures
+
+
+def test_an_unstorable_character_fails_its_item_alone_then_is_replaced_on_the_last_attempt() -> None:
+    lone = "lone \ud800 surrogate"
+    check = parse_reply(batch("一", "二"), reply([("t1", lone), ("t2", "two")]))
+    assert check.failures == {"t1": "reply holds a character no cell can store (U+D800)"}
+    assert check.translations == {"t2": "two"}
+    last = parse_reply(batch("一"), reply([("t1", lone)]), last_attempt=True)
+    assert last.translations == {"t1": "lone \ufffd surrogate"}
+
+    def surrogate_first(b: RequestBatch, call: int) -> ProviderReply:
+        return reply([(i.id, lone if i.id == "t1" and call == 1 else f"EN {i.text}") for i in b.items])
+
+    saved: list[dict[str, str]] = []
+    provider = Scripted(surrogate_first)
+    result = engine(provider, on_answer=lambda b, answers, r, latency: saved.append(answers)).run([batch("一", "二")])
+    assert result.translations == {"t1": "EN 一", "t2": "EN 二"} and not result.failures
+    assert all("\ud800" not in text for answers in saved for text in answers.values())  # storable, every one

@@ -765,3 +765,21 @@ def test_rows_out_of_order_leave_the_sheet_unchanged_with_one_reason_per_fill(tm
     assert summary.skipped == [("S", "B2", reason), ("S", "B3", reason)]
     with zipfile.ZipFile(source) as before, zipfile.ZipFile(output) as after:
         assert after.read("xl/worksheets/sheet1.xml") == before.read("xl/worksheets/sheet1.xml")
+
+
+ESCAPED = [
+    ("_x0041__x0007_", "_x005F_x0041__x005F_x0007_"),
+    ("a_x00e9_b", "a_x005F_x00e9_b"),
+    ("_x41_ stays", "_x41_ stays"),
+]
+
+
+@pytest.mark.parametrize(("text", "stored"), ESCAPED)
+def test_text_excel_would_decode_is_escaped_to_read_back_as_written(
+    rich: Path, tmp_path: Path, text: str, stored: str
+) -> None:
+    """Excel decodes `_xHHHH_` in cell text; written as `_x005F_xHHHH_` it reads back exactly as the text."""
+    output = tmp_path / "out.xlsx"
+    export_workbook(rich, output, [CellFill("Strings", "C3", text)])
+    xml = cell_xml(output, "Strings", "C3")
+    assert f">{stored}</" in xml, xml

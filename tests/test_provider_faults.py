@@ -187,6 +187,22 @@ def test_a_formula_reply_on_every_attempt_lands_as_text_and_is_flagged(
     assert findings[findings["rule"] == "formula_like"]["cell"].tolist() == ["C2"]
 
 
+def test_a_lone_surrogate_costs_only_its_item_and_is_resent(chain: ChainRunner, server: FakeLLMServer) -> None:
+    server.fault_for_item("晨曦村", "lone_surrogate")
+    result = chain.run()
+    assert result.success and server.request_count == FAULT_FREE_REQUESTS + 1
+    assert all(cell.value == expected(key) for key, cell in chain.cells().items())
+
+
+def test_a_lone_surrogate_on_every_attempt_is_replaced_and_flagged(chain: ChainRunner, server: FakeLLMServer) -> None:
+    server.fault_for_item("晨曦村", "lone_surrogate", times=None)
+    result = chain.run()
+    assert result.success  # the step, the store and the QA report all hold
+    assert chain.cells()["k1"].value == "lone \ufffd surrogate"
+    findings = chain.findings()
+    assert findings[findings["rule"] == "control_characters"]["cell"].tolist() == ["C2"]
+
+
 def test_lost_placeholder_once_is_resent(chain: ChainRunner, server: FakeLLMServer) -> None:
     server.fault_for_item("{name}", "lost_placeholder")
     result = chain.run()

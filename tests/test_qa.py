@@ -67,6 +67,8 @@ def rules_by_cell(issues: pd.DataFrame) -> dict[str, list[str]]:
         ("命令", "en", "+cmd|' /C calc'!A0", None, "formula_like", "starts with +"),
         ("求和", "en", "@SUM(A1:A3)", None, "formula_like", "starts with @"),
         ("响铃", "en", "Ring\x07 bell", None, "control_characters", "removed U+0007"),
+        ("孤立", "en", "lone \ufffd", None, "control_characters",
+         "U+FFFD in place of a character the reply held that no cell can store"),
     ],
 )  # fmt: skip
 def test_each_rule_names_the_cell_and_the_problem(

@@ -35,7 +35,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from translation_pipeline.localization.check.glossary import Glossary
 from translation_pipeline.localization.read.ledger import FAILED, NOT_WRITTEN, TOO_LONG, SkipEntry, ledger_table
-from translation_pipeline.localization.translate.contract import FORMULA_STARTS
+from translation_pipeline.localization.translate.contract import FORMULA_STARTS, REPLACEMENT
 from translation_pipeline.localization.translate.placeholders import placeholder_problems
 
 REPORT_COLUMNS = [
@@ -153,11 +153,16 @@ def _line_break_changes(done: pd.DataFrame) -> pd.DataFrame:
 
 
 def _control_characters(done: pd.DataFrame) -> pd.DataFrame:
-    hit = done[done["text"].str.contains(ILLEGAL_CHARACTERS_RE)]
+    """Control characters the export removes, and U+FFFD where a reply held a character nothing can store."""
+    hit = done[done["text"].str.contains(ILLEGAL_CHARACTERS_RE) | done["text"].str.contains(REPLACEMENT, regex=False)]
     details = [
-        "removed " + ", ".join(sorted({f"U+{ord(c):04X}" for c in ILLEGAL_CHARACTERS_RE.findall(text)}))
+        "; ".join(filter(None, (
+            "removed " + ", ".join(sorted({f"U+{ord(c):04X}" for c in ILLEGAL_CHARACTERS_RE.findall(text)}))
+            if ILLEGAL_CHARACTERS_RE.search(text) else "",
+            "U+FFFD in place of a character the reply held that no cell can store" if REPLACEMENT in text else "",
+        )))
         for text in hit["text"]
-    ]
+    ]  # fmt: skip
     return _rows(hit, "control_characters", pd.Series(details, index=hit.index, dtype=object))
 
 

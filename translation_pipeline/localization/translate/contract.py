@@ -106,10 +106,22 @@ def formula_like(source: str, text: str) -> bool:
     return text.lstrip().startswith(FORMULA_STARTS) and not source.lstrip().startswith(FORMULA_STARTS)
 
 
+# what no cell, XML part or utf8mb4 column can hold: lone surrogates (valid in JSON as "\ud800"), U+FFFE, U+FFFF
+_UNSTORABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
+REPLACEMENT = "\ufffd"
+
+
+def _unstorable(text: str) -> str | None:
+    """Why `text` cannot be stored, naming its first such character; None when it can."""
+    found = _UNSTORABLE.search(text)
+    return f"reply holds a character no cell can store (U+{ord(found.group()):04X})" if found else None
+
+
 def parse_reply(batch: RequestBatch, reply: ProviderReply, *, last_attempt: bool = False) -> ReplyCheck:
     """Validate a reply item by item. A cut-off or unparseable reply fails every item of the batch. A
     formula-like text fails its item like a lost placeholder, except on the `last_attempt`: then it is kept
-    (written as text, and the QA report flags it)."""
+    (written as text, and the QA report flags it). So does a text holding a character nothing can store (a
+    lone surrogate): on the last attempt each such character becomes U+FFFD, which the QA report flags."""
     check = ReplyCheck()
     if reply.finish_reason == "length":
         check.failures = {item.id: "reply cut off (finish_reason=length)" for item in batch.items}
@@ -145,6 +157,8 @@ def parse_reply(batch: RequestBatch, reply: ProviderReply, *, last_attempt: bool
             check.failures[item.id] = problem
         elif not last_attempt and formula_like(item.text, answers[0]):
             check.failures[item.id] = f"formula-like reply (starts with {answers[0].lstrip()[0]!r})"
+        elif (problem := _unstorable(answers[0])) and not last_attempt:
+            check.failures[item.id] = problem
         else:
-            check.translations[item.id] = answers[0]
+            check.translations[item.id] = _UNSTORABLE.sub(REPLACEMENT, answers[0]) if problem else answers[0]
     return check
