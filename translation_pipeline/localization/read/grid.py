@@ -123,9 +123,13 @@ class Package:
         self._shared_part = next((t for _, kind, t in relationships if kind.endswith("/sharedStrings") and t), None)
         self.sheets: list[SheetEntry] = []
         seen: set[str] = set()
+        self.declared_names: list[str] = []  # every sheet name the workbook part declares, repeats included
         for element in _parse(self.zip.read(workbook)).iter():
             name = element.get("name")
-            if _local(element.tag) != "sheet" or name is None or name in seen:
+            if _local(element.tag) != "sheet" or name is None:
+                continue
+            self.declared_names.append(name)
+            if name in seen:
                 continue
             seen.add(name)
             rel_id = next((value for key, value in element.attrib.items() if key.endswith("relationships}id")), "")

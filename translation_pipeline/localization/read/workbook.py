@@ -170,8 +170,44 @@ def check_package(path: Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as package:
             package.getinfo(CONTENT_TYPES)  # the part openpyxl reads first: the same KeyError it would raise
+            if problem := _package_problem(package):
+                return f"{INVALID_PACKAGE}: {problem}"
     except READ_ERRORS as error:
         return _damaged(error)
+    return None
+
+
+INVALID_PACKAGE = "not a valid Excel package"
+MAX_ENTRIES = 10_000  # far more parts than any workbook has; more is refused rather than scanned
+_DOCTYPE_SCAN_BYTES = 2048  # a DOCTYPE comes before the root element
+
+
+def _package_problem(package: zipfile.ZipFile) -> str | None:
+    """What no Excel file has, judged from the zip directory, the start of each XML part and the workbook
+    part: entry names that escape the package or repeat, a DTD in any XML part, sheet names that repeat
+    (Excel compares them ignoring case)."""
+    entries = package.infolist()
+    if len(entries) > MAX_ENTRIES:
+        return f"{len(entries)} zip entries (a workbook has far fewer than {MAX_ENTRIES})"
+    seen: set[str] = set()
+    for entry in entries:
+        name = entry.filename
+        if name.startswith("/") or "\\" in name or ".." in name.split("/") or ":" in name.split("/")[0]:
+            return f"zip entry {name!r} points outside the package"
+        if name.casefold() in seen:
+            return f"zip entry {name!r} appears twice"
+        seen.add(name.casefold())
+    for entry in entries:
+        if entry.filename.lower().endswith((".xml", ".rels", ".vml")):
+            with package.open(entry) as stream:
+                head = stream.read(_DOCTYPE_SCAN_BYTES)
+            if b"<!doctype" in head.lower():
+                return f"{entry.filename} declares a DTD (Excel never writes one)"
+    names: dict[str, str] = {}
+    for name in Package(package).declared_names:
+        if (first := names.get(name.casefold())) is not None:
+            return f"two sheets are named {first!r} and {name!r} (sheet names must differ, ignoring case)"
+        names[name.casefold()] = name
     return None
 
 
