@@ -15,7 +15,7 @@ from tests.corpus.cases import CASES, Case
 from translation_pipeline.localization.read import grid
 from translation_pipeline.localization.read.grid import Package, is_text
 from translation_pipeline.localization.read.layout import parse_layouts
-from translation_pipeline.localization.read.workbook import WorkbookError, read_workbook
+from translation_pipeline.localization.read.workbook import WorkbookError, read_workbook, to_translate
 from translation_pipeline.localization.translate.providers.pseudo import pseudo_localize
 from translation_pipeline.localization.write.export import CellFill, export_workbook
 
@@ -42,9 +42,9 @@ def test_fills_exactly_what_a_person_would_or_says_why(tmp_path: Path, case: Cas
         assert not case.fills, str(error)
         return
     cells = parsed.cells
-    todo = cells[(~cells["target_filled"]) & (cells["source_kind"] == "text")]
+    todo = cells[to_translate(cells)]
     to_fill = set(zip(todo["sheet"], todo["target_cell"], strict=True))
-    reported = {(entry.sheet, ref) for entry in parsed.skips for ref in entry.references}
+    reported = parsed.skipped_cells
     assert to_fill - case.fills == set(), "fills a cell a person would not"
     assert case.fills - to_fill - reported == set(), "leaves a cell without a reason"
     codes = {entry.code for entry in parsed.skips}
@@ -60,7 +60,7 @@ def test_nothing_is_silent(tmp_path: Path, case: Case, reader: str) -> None:
         parsed = _read(case, path)
     except WorkbookError:
         return
-    reported = {(entry.sheet, ref) for entry in parsed.skips for ref in entry.references}
+    reported = parsed.skipped_cells
     layouts = {layout.sheet: layout for layout in parsed.sheets}
     in_table: set[tuple[str, str]] = set()
     for layout in parsed.sheets:
@@ -97,7 +97,7 @@ def test_the_written_workbook_holds_exactly_the_fills(tmp_path: Path, case: Case
         parsed = _read(case, path)
     except WorkbookError:
         return
-    todo = parsed.cells[(~parsed.cells["target_filled"]) & (parsed.cells["source_kind"] == "text")]
+    todo = parsed.cells[to_translate(parsed.cells)]
     fills = [CellFill(s, c, pseudo_localize(t)) for s, c, t in zip(todo["sheet"], todo["target_cell"],
                                                                    todo["source_text"], strict=True)]  # fmt: skip
     output = tmp_path / "out" / case.filename
@@ -105,7 +105,7 @@ def test_the_written_workbook_holds_exactly_the_fills(tmp_path: Path, case: Case
     not_written = {(sheet, cell) for sheet, cell, _ in summary.skipped}
     written = {(f.sheet, f.cell) for f in fills} - not_written
     assert summary.written == len(written) and written <= case.fills
-    reported = {(entry.sheet, ref) for entry in parsed.skips for ref in entry.references}
+    reported = parsed.skipped_cells
     assert case.fills - written - reported - not_written == set()
     before, after = load_workbook(path), load_workbook(output)
     for sheet in before.worksheets:

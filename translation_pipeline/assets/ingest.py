@@ -11,7 +11,7 @@ from translation_pipeline.localization.read.languages import LanguageMatcher
 from translation_pipeline.localization.read.layout import ExplicitLayout, parse_layouts
 from translation_pipeline.localization.read.ledger import needs_attention, skipped_counts
 from translation_pipeline.localization.read.report import layout_markdown, warning_summary
-from translation_pipeline.localization.read.workbook import ParsedWorkbook, WorkbookError, read_workbook
+from translation_pipeline.localization.read.workbook import ParsedWorkbook, WorkbookError, read_workbook, to_translate
 from translation_pipeline.localization.schemas import CellSchema
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
@@ -71,7 +71,7 @@ def source_workbook(
     if warning := warning_summary(archived.original_name, ledger):
         context.log.warning(warning)  # one event, however many columns or rows
     cells = CellSchema.validate(parsed.cells)
-    to_translate = int(((~cells["target_filled"]) & (cells["source_kind"] == "text")).sum())
+    work = int(to_translate(cells).sum())
     return dg.Output(
         parsed,
         metadata={
@@ -84,7 +84,7 @@ def source_workbook(
                 sorted({c for s in parsed.used_sheets for c in [s.source_language, *s.target_columns] if c})
             ),
             "cells": len(cells),
-            "cells_to_translate": to_translate,
+            "cells_to_translate": work,
             "cells_already_filled": int(cells["target_filled"].sum()),
             "cells_skipped": int(ledger["count"].sum()),
             "skipped_by_reason": dg.MetadataValue.json(skipped_counts(ledger)),

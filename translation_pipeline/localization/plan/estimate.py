@@ -32,7 +32,7 @@ from translation_pipeline.localization.check.glossary import load_glossary
 from translation_pipeline.localization.plan.tasks import assign_batches, plan_tasks, request_batches
 from translation_pipeline.localization.read.languages import LanguageMatcher
 from translation_pipeline.localization.read.layout import ExplicitLayout, parse_layouts
-from translation_pipeline.localization.read.workbook import read_workbook
+from translation_pipeline.localization.read.workbook import read_workbook, to_translate
 from translation_pipeline.localization.store import MemoryScope, ProjectStore
 from translation_pipeline.localization.translate.contract import user_message
 from translation_pipeline.localization.translate.pricing import PriceTable
@@ -158,7 +158,7 @@ def estimate_workbook(
         costs[model] = None if low is None or high is None else (low, high)
     return Estimate(
         file=str(path),
-        cells_to_fill=int(((~cells["target_filled"]) & (cells["source_kind"] == "text")).sum()),
+        cells_to_fill=int(to_translate(cells).sum()),
         tasks=len(tasks),
         memory_hits=len(hits),
         tasks_to_request=len(pending),

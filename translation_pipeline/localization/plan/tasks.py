@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from translation_pipeline.localization.read.ledger import ledger_table
+from translation_pipeline.localization.read.workbook import to_translate
 from translation_pipeline.localization.schemas import AssignmentSchema, TaskSchema
 from translation_pipeline.localization.translate.contract import BatchItem, RequestBatch
 
@@ -57,7 +58,7 @@ def _merge_contexts(contexts: pd.Series, group: pd.Series, groups: int) -> pd.Se
 
 def plan_tasks(cells: pd.DataFrame, max_items: int = 40, max_chars: int = 6000) -> TaskPlan:
     """Tasks for every empty target cell whose source is non-blank text, cut into batches."""
-    work = cells[(~cells["target_filled"]) & (cells["source_kind"] == "text")].copy()
+    work = cells[to_translate(cells)].copy()
     group_keys = ["source_language", "target_language", "source_text"]
     if work.empty:
         empty_tasks = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _TASK_DTYPES.items()})

@@ -474,6 +474,13 @@ def _decide_columns(
         if role == "source":
             source_roles.append(c)
 
+    def column_cells(c: int, *, with_empty: bool) -> list[tuple[int, int]]:
+        """Column c's text cells; `with_empty`: also its empty cells beside source text (what a person fills)."""
+        cells = [(n, c) for n, cell in values[c] if _is_text(cell)]
+        if with_empty:
+            cells = sorted({*cells, *((n, c) for n, row in data if c not in row and _is_text(row.get(source)))})
+        return cells
+
     # one column per language: a header or layout beats content, then the leftmost
     by_language: dict[str, int] = {}
     rank = {"layout": 0, "header": 1}
@@ -516,9 +523,7 @@ def _decide_columns(
         for c, (code, reason, how) in unused.items():  # the columns a person must name come first
             if code not in ledger.ATTENTION_CODES or source is None:  # a sheet with no table at all: no_table
                 continue
-            cells = [(n, c) for n, cell in values[c] if _is_text(cell)]
-            if source is not None:  # and the empty cells beside source text: what a person would fill
-                cells = sorted({*cells, *((n, c) for n, row in data if c not in row and _is_text(row.get(source)))})
+            cells = column_cells(c, with_empty=source is not None)
             if cells:
                 plan.skips.append(SkipEntry(sheet, code, reason, how, cells))
                 named.add(c)
@@ -529,9 +534,7 @@ def _decide_columns(
         return
     plan.source, plan.targets = source, targets
     for c, (code, reason, how) in unused.items():
-        cells = [(n, c) for n, cell in values[c] if _is_text(cell)]
-        if code in _TARGET_LIKE:  # the empty cells a person may want filled count too
-            cells = sorted({*cells, *((n, c) for n, row in data if c not in row and _is_text(row.get(source)))})
+        cells = column_cells(c, with_empty=code in _TARGET_LIKE)
         if cells:
             plan.skips.append(SkipEntry(sheet, code, reason, how, cells))
     _record_decisions(plan, columns, header_texts, languages, decisions, unused, source, targets)

@@ -6,6 +6,7 @@ import pandas as pd
 
 from translation_pipeline.localization.read.layout import SheetLayout
 from translation_pipeline.localization.read.ledger import ATTENTION_CODES
+from translation_pipeline.localization.read.workbook import to_translate
 
 EXAMPLES = 3  # entries named in the one aggregated warning
 
@@ -72,7 +73,7 @@ def inspect_text(file_name: str, sheets: list[SheetLayout], cells: pd.DataFrame,
     widths = [max(len(str(r[i])) for r in [LAYOUT_COLUMNS, *rows]) for i in range(len(LAYOUT_COLUMNS))]
     for row in [LAYOUT_COLUMNS, *rows]:
         lines.append("  " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
-    todo = cells[(~cells["target_filled"]) & (cells["source_kind"] == "text")]
+    todo = cells[to_translate(cells)]
     per_language = todo.groupby("target_language").size()
     lines.append("  to translate: " + (", ".join(f"{k} {v}" for k, v in per_language.items()) or "nothing"))
     if len(ledger):

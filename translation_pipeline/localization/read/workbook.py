@@ -63,6 +63,11 @@ CELL_COLUMNS = [
 ]
 
 
+def to_translate(cells: pd.DataFrame) -> pd.Series:
+    """Which rows of a cell table are work: the target cell is empty and the source is text."""
+    return (~cells["target_filled"]) & (cells["source_kind"] == "text")
+
+
 @dataclass
 class ParsedWorkbook:
     cells: pd.DataFrame
@@ -76,6 +81,11 @@ class ParsedWorkbook:
     @property
     def ledger(self) -> pd.DataFrame:
         return ledger.ledger_table(self.skips)
+
+    @property
+    def skipped_cells(self) -> set[tuple[str, str]]:
+        """(sheet, cell) of every cell in the ledger."""
+        return {(entry.sheet, ref) for entry in self.skips for ref in entry.references}
 
 
 class WorkbookError(ValueError):
