@@ -177,7 +177,7 @@ def test_cheap_check_finds_all_but_damage_inside_the_parts_with_the_readers_mess
 
 
 def test_cheap_check_reads_only_the_start_of_each_part(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The central directory, the first 2 KB of each XML part (a DTD comes first) and the small workbook part:
+    """The central directory, the first 4 KiB of each XML part (a DTD comes first) and the small workbook part:
     never a whole sheet."""
     path = tmp_path / "big strings.xlsx"
     build_large_workbook(path, 2)

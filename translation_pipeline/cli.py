@@ -275,7 +275,7 @@ def inspect_command(files: list[str], layouts: list[dict] | None) -> int:
             parsed = read_workbook(
                 Path(name), source_language=settings.source_language, target_languages=settings.target_language_list,
                 matcher=LanguageMatcher(settings.language_aliases), layouts=explicit,
-                include_hidden=settings.include_hidden_sheets,
+                include_hidden=settings.include_hidden_sheets, limits=settings.package_limits,
             )  # fmt: skip
         except WorkbookError as error:
             print(f"error: {name}: {error.problem}", file=sys.stderr)

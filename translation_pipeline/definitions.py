@@ -65,6 +65,9 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
             language_aliases=settings.language_aliases,
             layouts=json.dumps(settings.layouts, ensure_ascii=False),
             include_hidden_sheets=pick("TRANSLATION_INCLUDE_HIDDEN_SHEETS", settings.include_hidden_sheets),
+            max_part_mb=pick("TRANSLATION_MAX_PART_MB", settings.max_part_mb),
+            max_package_mb=pick("TRANSLATION_MAX_PACKAGE_MB", settings.max_package_mb),
+            max_compression_ratio=pick("TRANSLATION_MAX_COMPRESSION_RATIO", settings.max_compression_ratio),
         ),
         "store": ProjectStoreResource(db_url=pick("TRANSLATION_DB_URL", settings.db_url), data_dir=data_dir),
         # step outputs live in the data dir, next to the archive, so any machine that mounts it can resume

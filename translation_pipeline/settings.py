@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from translation_pipeline.localization.read.limits import PackageLimits
+
 DEFAULT_MODELS = {"pseudo": "pseudo-v1", "openai": "gpt-4o-mini", "qwen": "qwen-plus"}
 
 # env var -> settings field
@@ -36,6 +38,9 @@ ENV_VARS = {
     "TRANSLATION_RERUN_MAX_ATTEMPTS": "rerun_max_attempts",
     "TRANSLATION_RETENTION_DAYS": "retention_days",
     "TRANSLATION_INCLUDE_HIDDEN_SHEETS": "include_hidden_sheets",
+    "TRANSLATION_MAX_PART_MB": "max_part_mb",
+    "TRANSLATION_MAX_PACKAGE_MB": "max_package_mb",
+    "TRANSLATION_MAX_COMPRESSION_RATIO": "max_compression_ratio",
 }
 
 
@@ -67,6 +72,10 @@ class Settings:
     rerun_max_attempts: int = 3
     retention_days: int = 30
     include_hidden_sheets: bool = False  # hidden and very hidden sheets are reported, not translated, by default
+    # a workbook package over these is refused before any request (read/limits.py)
+    max_part_mb: int = 1024  # one part, unpacked
+    max_package_mb: int = 4096  # all parts, unpacked
+    max_compression_ratio: int = 200  # unpacked : packed, for a part of 16 MiB or more
     # YAML-only settings
     game: dict[str, str] = field(default_factory=dict)
     glossary_file: str = ""
@@ -86,6 +95,10 @@ class Settings:
     @property
     def target_language_list(self) -> list[str]:
         return [t.strip() for t in self.target_languages.split(",") if t.strip()]
+
+    @property
+    def package_limits(self) -> PackageLimits:
+        return PackageLimits.from_megabytes(self.max_part_mb, self.max_package_mb, self.max_compression_ratio)
 
 
 # settings where 0 is meaningful (unlimited, no wait)

@@ -64,6 +64,7 @@ def source_workbook(
             matcher=LanguageMatcher(translation.language_aliases),
             layouts=layouts,
             include_hidden=include_hidden,
+            limits=translation.package_limits,
         )
     except (WorkbookError, ArchiveError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None

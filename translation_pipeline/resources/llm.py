@@ -10,6 +10,7 @@ import dagster as dg
 from pydantic import Field
 
 from translation_pipeline.localization.check.glossary import Glossary, load_glossary
+from translation_pipeline.localization.read.limits import PackageLimits
 from translation_pipeline.localization.translate.engine import BatchSizer
 from translation_pipeline.localization.translate.pricing import PriceTable
 from translation_pipeline.localization.translate.prompt import GameInfo
@@ -44,6 +45,13 @@ class TranslationResource(dg.ConfigurableResource):
     language_aliases: dict[str, str] = Field(default_factory=dict)  # header spelling -> language code
     layouts: str = ""  # JSON list of the YAML `layouts:` entries (read/layout.py parse_layouts)
     include_hidden_sheets: bool = False
+    max_part_mb: int = 1024
+    max_package_mb: int = 4096
+    max_compression_ratio: int = 200
+
+    @property
+    def package_limits(self) -> PackageLimits:
+        return PackageLimits.from_megabytes(self.max_part_mb, self.max_package_mb, self.max_compression_ratio)
 
     @property
     def model_name(self) -> str:

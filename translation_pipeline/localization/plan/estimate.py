@@ -130,6 +130,7 @@ def estimate_workbook(
         matcher=LanguageMatcher(settings.language_aliases),
         layouts=[*(layouts or []), *parse_layouts(settings.layouts)],
         include_hidden=settings.include_hidden_sheets,
+        limits=settings.package_limits,
     ).cells
     tasks = plan_tasks(cells, settings.batch_max_items, settings.batch_max_chars).tasks
     hits = _memory_hits(store, tasks, models)

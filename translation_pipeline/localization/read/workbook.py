@@ -18,6 +18,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import olefile
 import pandas as pd
@@ -36,6 +37,7 @@ from translation_pipeline.localization.read.layout import (
     plan_sheet,
 )
 from translation_pipeline.localization.read.ledger import SkipEntry
+from translation_pipeline.localization.read.limits import PackageLimits
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and password-protected .xlsx
 ZIP_MAGIC = b"PK\x03\x04"
@@ -166,21 +168,22 @@ def _damaged(error: Exception) -> str:
     return f"{UNREADABLE}: the file is damaged or not an Excel workbook ({type(error).__name__}: {error})"
 
 
-def check_package(path: Path) -> str | None:
+def check_package(path: Path, limits: PackageLimits | None = None) -> str | None:
     """Why the file at `path` cannot be a workbook, judged cheaply; None if it may be one.
 
-    Reads the first bytes (`sniff`) and, for a zip, only its central directory: no part is decompressed, so
-    this costs the same for a 60 MB workbook as for a small one. What it finds is what `read_workbook` would
-    report: an empty file, an old .xls, a password-protected workbook, a renamed text file, a damaged zip,
-    a zip without `[Content_Types].xml`. Damage inside the parts (a broken sheet) is only found by reading.
-    OSError when the file cannot be opened.
+    Reads the first bytes (`sniff`), the zip's central directory, the first bytes of each XML part and the
+    workbook part: this costs about the same for a 60 MB workbook as for a small one. What it finds is what
+    `read_workbook` would report: an empty file, an old .xls, a password-protected workbook, a renamed text
+    file, a damaged zip, a zip without `[Content_Types].xml`, a package over `limits` (a zip bomb), what no
+    Excel package holds (`_package_problem`). Damage inside the parts (a broken sheet) is only found by
+    reading. OSError when the file cannot be opened.
     """
     if problem := sniff(path):
         return problem
     try:
         with zipfile.ZipFile(path) as package:
             package.getinfo(CONTENT_TYPES)  # the part openpyxl reads first: the same KeyError it would raise
-            if problem := _package_problem(package):
+            if problem := _package_problem(package, limits or PackageLimits()):
                 return f"{INVALID_PACKAGE}: {problem}"
     except READ_ERRORS as error:
         return _damaged(error)
@@ -189,16 +192,42 @@ def check_package(path: Path) -> str | None:
 
 INVALID_PACKAGE = "not a valid Excel package"
 MAX_ENTRIES = 10_000  # far more parts than any workbook has; more is refused rather than scanned
-_DOCTYPE_SCAN_BYTES = 2048  # a DOCTYPE comes before the root element
+PROLOG_MAX_BYTES = 64 * 1024  # what may come before an XML part's root element (Excel writes about 60 bytes)
+# the XML declaration, processing instructions, comments and white space: all a prolog holds besides a DTD
+_PROLOG_ITEM = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.S)
 
 
-def _package_problem(package: zipfile.ZipFile) -> str | None:
+def _prolog_problem(stream: IO[bytes]) -> str | None:
+    """What is wrong before the root element of an XML part: a DTD (`<!DOCTYPE`, which alone can declare
+    entities), or a prolog so long that it may hide one. Reads 4 KiB at a time, at most PROLOG_MAX_BYTES."""
+    head = b""
+    while chunk := stream.read(4096):
+        head += chunk
+        text = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+        position = 0
+        while match := _PROLOG_ITEM.match(text, position):
+            position = match.end()
+        if text[position : position + 9].lower() == b"<!doctype":
+            return "declares a DTD (Excel never writes one)"
+        if _ROOT_START.match(text, position):
+            return None
+        if len(head) >= PROLOG_MAX_BYTES:  # an unending comment may hide a DTD after it
+            return f"has more than {PROLOG_MAX_BYTES // 1024} KiB before its first element"
+    return None  # a short part without a root element: the parser judges it
+
+
+_ROOT_START = re.compile(rb"<[A-Za-z_:]")
+
+
+def _package_problem(package: zipfile.ZipFile, limits: PackageLimits) -> str | None:
     """What no Excel file has, judged from the zip directory, the start of each XML part and the workbook
-    part: entry names that escape the package or repeat, a DTD in any XML part, sheet names that repeat
-    (Excel compares them ignoring case)."""
+    part: more unpacked bytes than `limits` allow, entry names that escape the package or repeat, a DTD in any
+    XML part, sheet names that repeat (Excel compares them ignoring case)."""
     entries = package.infolist()
     if len(entries) > MAX_ENTRIES:
         return f"{len(entries)} zip entries (a workbook has far fewer than {MAX_ENTRIES})"
+    if problem := limits.problem(entries):
+        return problem
     seen: set[str] = set()
     for entry in entries:
         name = entry.filename
@@ -210,9 +239,8 @@ def _package_problem(package: zipfile.ZipFile) -> str | None:
     for entry in entries:
         if entry.filename.lower().endswith((".xml", ".rels", ".vml")):
             with package.open(entry) as stream:
-                head = stream.read(_DOCTYPE_SCAN_BYTES)
-            if b"<!doctype" in head.lower():
-                return f"{entry.filename} declares a DTD (Excel never writes one)"
+                if problem := _prolog_problem(stream):
+                    return f"{entry.filename} {problem}"
     names: dict[str, str] = {}
     for name in Package(package).declared_names:
         if (first := names.get(name.casefold())) is not None:
@@ -279,18 +307,20 @@ def read_workbook(
     matcher: LanguageMatcher | None = None,
     layouts: list[ExplicitLayout] | None = None,
     include_hidden: bool = False,
+    limits: PackageLimits | None = None,
 ) -> ParsedWorkbook:
     """Parse the workbook at `path`; WorkbookError when it cannot be used at all."""
     name = display_name or path.name
     matcher = matcher or LanguageMatcher()
     wanted_source = None if source_language in ("", "auto") else matcher.canonical(source_language)
     target_filter = {matcher.canonical(t) for t in (target_languages or [])}
-    if problem := check_package(path):
+    if problem := check_package(path, limits):
         raise WorkbookError(name, problem)
     plans: list[SheetPlan] = []
     frames: list[pd.DataFrame] = []
     try:
         with zipfile.ZipFile(path) as archive:
+            _verify_parts(archive)
             package = Package(archive)
             for sheet in package.sheets:
                 if sheet.part is None:
@@ -317,6 +347,16 @@ def read_workbook(
     cells["row"] = cells["row"].astype("int64")
     cells["target_filled"] = cells["target_filled"].astype(bool)
     return ParsedWorkbook(cells=cells, sheets=layouts_found, skips=skips)
+
+
+def _verify_parts(archive: zipfile.ZipFile, chunk: int = 1 << 20) -> None:
+    """Unpack every part once, in chunks, checking its size and CRC against the zip directory (BadZipFile,
+    zlib.error or EOFError otherwise): a part that lies about its size, or is damaged, stops the workbook
+    here, before any request is paid for, rather than in the export. Memory stays at one chunk."""
+    for info in archive.infolist():
+        with archive.open(info) as stream:
+            while stream.read(chunk):
+                pass
 
 
 def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:

@@ -23,6 +23,7 @@ import copy
 import os
 import posixpath
 import re
+import shutil
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
@@ -49,6 +50,8 @@ from translation_pipeline.localization.write.sheet_xml import (
 )
 
 MAX_CELL_CHARS = 32767  # Excel's limit
+COPY_CHUNK = 1 << 20  # bytes per read when copying an entry the export does not change
+NAME_MAX_BYTES = 255  # a file name (one path component) on ext4, XFS, APFS, NTFS
 
 # openpyxl's illegal control characters, and what XML 1.0 cannot hold either: lone surrogates, U+FFFE, U+FFFF
 _ILLEGAL_RE = re.compile(f"{ILLEGAL_CHARACTERS_RE.pattern}|[\ud800-\udfff\ufffe\uffff]")
@@ -104,12 +107,12 @@ def export_workbook(archive_path: Path, output_path: Path, fills: Iterable[CellF
                 by_part.setdefault(sheets[fill.sheet], []).append(target)
         shared = SharedStrings(package, shared_strings_part)
 
-        def patched(name: str, data: bytes) -> Pieces | None:
+        def patched(name: str) -> Pieces | None:
             targets = by_part.get(name)
             if not targets:
                 return None
             try:
-                sheet = Worksheet(data)
+                sheet = Worksheet(package.read(name))
                 outcome = sheet.fill(targets, shared)
             except NotPatchable:
                 sheet, outcome = None, [UNPATCHABLE] * len(targets)
@@ -220,27 +223,29 @@ def _sheet_parts(package: zipfile.ZipFile, parts: _Parts) -> tuple[dict[str, str
     return sheets, shared
 
 
-def _write_atomically(
-    package: zipfile.ZipFile, output_path: Path, patched: Callable[[str, bytes], Pieces | None]
-) -> None:
+def _write_atomically(package: zipfile.ZipFile, output_path: Path, patched: Callable[[str], Pieces | None]) -> None:
     """Write the package next to `output_path`, then rename it over, so readers never see half a workbook.
 
-    `patched(name, data)` gives the new content of an entry as pieces, or None to copy it as it is.
+    `patched(name)` gives the new content of an entry as pieces, or None to copy it as it is. A copied entry
+    goes through in chunks of COPY_CHUNK bytes, so memory never depends on its size (a 2 GiB picture costs
+    what a small one does); it is decompressed and compressed again with its own method.
     """
     output_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = output_path.with_name(f".{output_path.name}.{uuid.uuid4().hex}.part")
+    tmp_path = output_path.with_name(_temporary_name(output_path.name))
     try:
         with zipfile.ZipFile(tmp_path, "w", allowZip64=True) as target:
             target.comment = package.comment
             for info in package.infolist():
-                data = package.read(info)
                 entry = copy.copy(info)  # name, date, permissions, comment, compression type of the original
                 entry.extra = _without_zip64_extra(info.extra)  # sizes are written anew
-                pieces = patched(info.filename, data)
+                pieces = patched(info.filename)
                 if pieces is None:
-                    target.writestr(entry, data)
+                    if info.is_dir():
+                        target.writestr(entry, b"")
+                        continue
+                    with package.open(info) as source, target.open(entry, "w") as stream:
+                        shutil.copyfileobj(source, stream, COPY_CHUNK)
                     continue
-                del data
                 entry.compress_type = zipfile.ZIP_DEFLATED
                 entry.file_size = sum(len(piece) for piece in pieces)
                 with target.open(entry, "w") as stream:
@@ -249,6 +254,13 @@ def _write_atomically(
         os.replace(tmp_path, output_path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _temporary_name(name: str) -> str:
+    """`.<name>.<random>.part`, with `name` cut so the whole stays within the 255 bytes a file name may have."""
+    suffix = f".{uuid.uuid4().hex}.part"
+    room = NAME_MAX_BYTES - len(suffix) - 1
+    return f".{os.fsdecode(os.fsencode(name)[:room])}{suffix}"
 
 
 def _without_zip64_extra(extra: bytes) -> bytes:
