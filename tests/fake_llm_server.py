@@ -16,7 +16,12 @@ Faults (see ``FAULT_KINDS``) come from three sources, checked in this order for 
    times that same batch was seen before.
 
 Item-level faults (``missing_id``, ``duplicate_id``, ``lost_placeholder``, ``formula``,
-``empty_text``) act on the first item unless an item rule picked another one.
+``empty_text``, ``lone_surrogate``, and the hostile texts ``control_chars``, ``excel_escape``,
+``xml_markup``, ``xml_text``, ``long_text``, ``swapped_ids``) act on the first item unless an item rule
+picked another one. The hostile texts are the correct translation with something appended
+(``CONTROL_TEXT``, ``EXCEL_ESCAPE_TEXT``, ``XML_MARKUP_TEXT``, ``XML_TEXT``) or padded to
+``LONG_TEXT_CHARS`` characters; ``swapped_ids`` exchanges the texts of that item and the next one (the
+one before, for the last item), as if the model had mixed up their ids.
 
 Run ``python -m tests.fake_llm_server --port 8765 --latency-ms 200`` to serve until interrupted; the
 first line printed is the server's base URL.
@@ -62,6 +67,12 @@ FAULT_KINDS: tuple[str, ...] = (
     "formula",
     "empty_text",
     "lone_surrogate",
+    "control_chars",
+    "excel_escape",
+    "xml_markup",
+    "xml_text",
+    "long_text",
+    "swapped_ids",
 )
 # Kinds the random mode draws from by default: the ones a robust client is expected to recover from.
 RANDOM_DEFAULT_KINDS: tuple[str, ...] = (
@@ -87,6 +98,17 @@ DASHSCOPE_PATH = "/api/v1/services/aigc/text-generation/generation"
 PLACEHOLDER_RE = re.compile(r"\{[^{}]*\}|%(?:\d+\$)?[sdif]|</?[A-Za-z][^<>]*>")
 FORMULA_TEXT = '=HYPERLINK("http://evil","click")'
 SURROGATE_TEXT = "lone \ud800 surrogate"  # valid JSON as "\ud800", storable nowhere
+CONTROL_TEXT = " \x07 \x1b[31mred\x1b[0m"  # a bell and ANSI colour codes
+EXCEL_ESCAPE_TEXT = " _x0041__x0007_"  # what Excel would decode as "A" and a bell
+XML_MARKUP_TEXT = " </t></si><si><t>x"  # closes the cell's text element, opens another
+XML_TEXT = " <![CDATA[ &amp; ]]> &lt;"  # XML syntax, but no tag
+LONG_TEXT_CHARS = 100_000
+HOSTILE_SUFFIXES = {
+    "control_chars": CONTROL_TEXT,
+    "excel_escape": EXCEL_ESCAPE_TEXT,
+    "xml_markup": XML_MARKUP_TEXT,
+    "xml_text": XML_TEXT,
+}
 EXTRA_ID = "unknown-id"
 
 # status -> (message, type, code) in OpenAI's {"error": {...}} body.
@@ -193,6 +215,13 @@ def _reply_content(fault: str, translations: list[dict[str, Any]], target: int) 
             items[target]["text"] = ""
         elif fault == "lone_surrogate":
             items[target]["text"] = SURROGATE_TEXT
+        elif fault in HOSTILE_SUFFIXES:
+            items[target]["text"] += HOSTILE_SUFFIXES[fault]
+        elif fault == "long_text":
+            items[target]["text"] = items[target]["text"].ljust(LONG_TEXT_CHARS, "a")
+        elif fault == "swapped_ids" and len(items) > 1:
+            other = target + 1 if target + 1 < len(items) else target - 1
+            items[target]["text"], items[other]["text"] = items[other]["text"], items[target]["text"]
     if fault == "extra_id":
         items.append({"id": EXTRA_ID, "text": "[??] not requested"})
     elif fault == "shuffled":

@@ -64,6 +64,13 @@ def test_long_texts_and_many_lookups(store: ProjectStore) -> None:
     assert len(found) == 1201 and found[long_text] == "long"
 
 
+def test_a_full_cell_of_cjk_text_is_stored_whole(store: ProjectStore) -> None:
+    """32,767 CJK characters are 98 KB of UTF-8: more than MySQL's TEXT holds."""
+    source, text = "源" * 32_767, "訳" * 32_767
+    record(store, {source: text})
+    assert store.lookup(SCOPE, [source]) == {source: text}
+
+
 def test_concurrent_writers_of_overlapping_batches(store: ProjectStore) -> None:
     """Two runs at once on the same store: every answer lands once, nobody fails."""
     errors: list[BaseException] = []

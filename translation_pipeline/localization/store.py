@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 metadata = sa.MetaData()
+# a cell holds up to 32,767 characters: 98 KB of UTF-8 in a CJK script, past MySQL's TEXT (64 KB), which
+# INSERT IGNORE would cut without an error
+CELL_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 translation_memory = sa.Table(
     "translation_memory",
@@ -27,8 +31,8 @@ translation_memory = sa.Table(
     sa.Column("target_language", sa.String(16), nullable=False),
     sa.Column("model", sa.String(100), nullable=False),
     sa.Column("prompt_version", sa.String(32), nullable=False),
-    sa.Column("source_text", sa.Text, nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("source_text", CELL_TEXT, nullable=False),
+    sa.Column("text", CELL_TEXT, nullable=False),
     sa.Column("workbook_key", sa.String(100), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.UniqueConstraint(

@@ -23,6 +23,7 @@ Every finding but `translation` and `export` is a warning: it never blocks expor
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -31,12 +32,14 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import coordinate_to_tuple
+from openpyxl.utils.escape import unescape
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from translation_pipeline.localization.check.glossary import Glossary
 from translation_pipeline.localization.read.ledger import FAILED, NOT_WRITTEN, TOO_LONG, SkipEntry, ledger_table
 from translation_pipeline.localization.translate.contract import FORMULA_STARTS, REPLACEMENT
 from translation_pipeline.localization.translate.placeholders import placeholder_problems
+from translation_pipeline.localization.write.export import MAX_CELL_CHARS
 
 REPORT_COLUMNS = [
     "sheet", "cell", "key", "language", "source", "translation", "status", "rule", "detail",
@@ -236,18 +239,34 @@ def summarize(outcomes: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
     return table[SUMMARY_COLUMNS]
 
 
-def _visible_controls(value: object) -> object:
-    """Text made safe for a cell: control characters Excel rejects shown as `\\x07`."""
+# what no cell can hold: the control characters Excel rejects, lone surrogates, U+FFFE, U+FFFF
+_UNWRITABLE = re.compile(f"{ILLEGAL_CHARACTERS_RE.pattern}|[\ud800-\udfff\ufffe\uffff]")
+_DECODED_BY_EXCEL = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")  # each `_` that starts an `_xHHHH_` Excel would decode
+
+
+def _shown(match: re.Match[str]) -> str:
+    """A character as its Python escape: `\\x07`, `\\ud800`."""
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _cell_text(value: object) -> object:
+    """Text made safe for a report cell: what no cell can hold shown as an escape (`\\x07`, `\\ud800`), cut to
+    what a cell holds, and `_xHHHH_` escaped (`_x005F_xHHHH_`) so Excel shows it as written; `read_report`
+    undoes that last step."""
     if not isinstance(value, str):
         return value
-    return ILLEGAL_CHARACTERS_RE.sub(lambda match: f"\\x{ord(match.group()):02x}", value)
+    text = _UNWRITABLE.sub(_shown, value)
+    if len(text) > MAX_CELL_CHARS:
+        text = text[: MAX_CELL_CHARS - 1] + "\u2026"
+    return _DECODED_BY_EXCEL.sub("_x005F_", text)
 
 
 def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
     safe = frame.copy()
     for column in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[column]):
-            safe[column] = safe[column].map(_visible_controls)
+            safe[column] = safe[column].map(_cell_text)
     return safe
 
 
@@ -307,7 +326,8 @@ def write_report(
 
     No sheet lists every cell: that is the translated workbook itself, and at 100,000 rows such a sheet cost
     more than the workbook's own save. Every text is stored as text: a translation such as `=HYPERLINK(...)` is
-    never a formula in the report. Written in openpyxl's write-only mode.
+    never a formula in the report. Any text can be written (see `_cell_text`). Written in openpyxl's
+    write-only mode.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = Workbook(write_only=True)
@@ -327,6 +347,16 @@ def write_report(
 
 
 def read_report(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The (findings, summary) sheets of a report written by `write_report`."""
-    sheets = pd.read_excel(path, sheet_name=["findings", "summary"], dtype=dict.fromkeys(REPORT_COLUMNS, str))
-    return sheets["findings"], sheets["summary"]
+    """The (findings, summary) sheets of a report written by `write_report`, `_xHHHH_` decoded as Excel does."""
+    sheets = pd.read_excel(
+        path, sheet_name=["findings", "summary"], dtype=dict.fromkeys(REPORT_COLUMNS, str), engine="openpyxl"
+    )
+    return _decoded(sheets["findings"]), _decoded(sheets["summary"])
+
+
+def _decoded(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with `_xHHHH_` in its text decoded, as Excel reads cell text (openpyxl leaves it as it is)."""
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = frame[column].map(lambda value: unescape(value) if isinstance(value, str) else value)
+    return frame

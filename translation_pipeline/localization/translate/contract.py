@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from translation_pipeline.localization.translate.placeholders import placeholder_problems
+from translation_pipeline.localization.write.export import MAX_CELL_CHARS
 
 
 @dataclass(frozen=True)
@@ -117,11 +118,30 @@ def _unstorable(text: str) -> str | None:
     return f"reply holds a character no cell can store (U+{ord(found.group()):04X})" if found else None
 
 
+def _check_text(item: BatchItem, text: object, last_attempt: bool) -> tuple[str | None, str]:
+    """(why the answer fails, None when it passes; the text to keep) for one item's answer."""
+    if not isinstance(text, str) or not text.strip():
+        return "empty translation", ""
+    if len(text) > MAX_CELL_CHARS:
+        return f"reply longer than a cell holds ({len(text)} characters, max {MAX_CELL_CHARS})", text
+    if problem := _unstorable(text):
+        if not last_attempt:
+            return problem, text
+        text = _UNSTORABLE.sub(REPLACEMENT, text)
+    if problem := placeholder_problems(item.text, text):
+        return problem, text
+    if not last_attempt and formula_like(item.text, text):
+        return f"formula-like reply (starts with {text.lstrip()[0]!r})", text
+    return None, text
+
+
 def parse_reply(batch: RequestBatch, reply: ProviderReply, *, last_attempt: bool = False) -> ReplyCheck:
-    """Validate a reply item by item. A cut-off or unparseable reply fails every item of the batch. A
-    formula-like text fails its item like a lost placeholder, except on the `last_attempt`: then it is kept
-    (written as text, and the QA report flags it). So does a text holding a character nothing can store (a
-    lone surrogate): on the last attempt each such character becomes U+FFFD, which the QA report flags."""
+    """Validate a reply item by item. A cut-off or unparseable reply fails every item of the batch. A text
+    longer than a cell holds fails its item on every attempt. A formula-like text fails its item like a lost
+    placeholder, except on the `last_attempt`: then it is kept (written as text, and the QA report flags it).
+    So does a text holding a character nothing can store (a lone surrogate): on the last attempt each such
+    character becomes U+FFFD, which the QA report flags, before the other checks (so no failure reason holds
+    one either)."""
     check = ReplyCheck()
     if reply.finish_reason == "length":
         check.failures = {item.id: "reply cut off (finish_reason=length)" for item in batch.items}
@@ -151,14 +171,10 @@ def parse_reply(batch: RequestBatch, reply: ProviderReply, *, last_attempt: bool
             check.failures[item.id] = "missing from the reply"
         elif len(answers) > 1:
             check.failures[item.id] = "answered more than once"
-        elif not isinstance(answers[0], str) or not answers[0].strip():
-            check.failures[item.id] = "empty translation"
-        elif problem := placeholder_problems(item.text, answers[0]):
-            check.failures[item.id] = problem
-        elif not last_attempt and formula_like(item.text, answers[0]):
-            check.failures[item.id] = f"formula-like reply (starts with {answers[0].lstrip()[0]!r})"
-        elif (problem := _unstorable(answers[0])) and not last_attempt:
-            check.failures[item.id] = problem
         else:
-            check.translations[item.id] = _UNSTORABLE.sub(REPLACEMENT, answers[0]) if problem else answers[0]
+            problem, text = _check_text(item, answers[0], last_attempt)
+            if problem:
+                check.failures[item.id] = problem
+            else:
+                check.translations[item.id] = text
     return check

@@ -9,7 +9,11 @@
   sends per item; then they are recorded as failed with the reason.
 - Every validated answer is handed to `on_answer` as soon as its reply arrives (the checkpoint), before
   any other request is awaited, so nothing answered is lost when the process dies; a write already
-  queued when a fatal error stops the run still happens.
+  queued when a fatal error stops the run still happens. When the write of a reply's answers fails, each
+  answer is written alone: one the store refuses fails its item alone. When it refuses every answer of
+  several, the store itself is failing, and its error stops the run.
+- An error that stops the run reaches the caller as itself (the first one, when concurrent requests
+  failed at once), never wrapped in an `ExceptionGroup`.
 - Every request is recorded (provider, model, tokens, latency, cost) and waits for the optional rate
   limiter first. With a `BatchSizer`, the engine cuts the pending items of each language pair into
   batches itself, as large as the sizer says at that moment.
@@ -18,6 +22,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections import Counter, deque
@@ -167,6 +172,7 @@ class Engine:
         self._stopped: ProviderStopped | None = None
         # checkpoints are written one at a time on their own thread: requests in flight go on meanwhile
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
+        failed: BaseException | None = None
         try:
             async with asyncio.TaskGroup() as group:
                 if self.sizer is None:
@@ -176,13 +182,15 @@ class Engine:
                     self._queue = _PendingItems(batches)
                     for _ in range(min(self.concurrency, len(batches))):
                         group.create_task(self._worker())
-        except* ProviderStopped as stopped:
-            raise stopped.exceptions[0] from None
+        except BaseExceptionGroup as errors:
+            failed = _first_leaf(errors)  # raised below, outside this handler: as itself, its own chain kept
         finally:
             self._writer.shutdown(wait=True)
             await self.provider.aclose()
             if self.fallback:
                 await self.fallback.aclose()
+        if failed is not None:
+            raise failed
         return EngineResult(self._translations, self._failures, self._attempts, self._stats, self._models)
 
     async def _worker(self) -> None:
@@ -261,6 +269,37 @@ class Engine:
         )
         self.sizer.observe(record.latency, clean=not check.failures, misaligned=misaligned)
 
+    def _checkpoint(
+        self, batch: RequestBatch, answers: dict[str, str], reply: ProviderReply, record: RequestRecord
+    ) -> dict[str, str]:
+        """Hand `answers` to `on_answer` (on the writer thread); returns the failure of each answer not stored.
+
+        One write for the reply; when it fails, one write per answer, so an answer the store refuses costs
+        its item alone. The request's usage and cost go with the first answer stored, never twice. When every
+        answer of several is refused, the store is failing, not an answer: the first error is raised.
+        """
+        assert self.on_answer is not None
+        try:
+            self.on_answer(batch, answers, reply, record)
+            return {}
+        except Exception as error:
+            if len(answers) == 1:
+                return {item_id: _not_stored(error) for item_id in answers}
+            first = error
+        unstored: dict[str, str] = {}
+        for item_id, text in answers.items():
+            try:
+                self.on_answer(batch, {item_id: text}, reply, record)
+            except Exception as error:
+                unstored[item_id] = _not_stored(error)
+            else:  # the request is accounted for
+                reply = dataclasses.replace(reply, usage=Usage())
+                cost = None if record.cost_usd is None else 0.0  # an unknown price stays unknown
+                record = dataclasses.replace(record, usage=Usage(), cost_usd=cost)
+        if len(unstored) == len(answers):
+            raise first
+        return unstored
+
     async def _run(self, batch: RequestBatch, attempt: int) -> None:
         for item in batch.items:
             self._attempts[item.id] = attempt
@@ -272,13 +311,16 @@ class Engine:
         check = parse_reply(batch, reply, last_attempt=attempt >= self.max_attempts)
         self._observe(record, check)
         if check.translations:
+            unstored: dict[str, str] = {}
             if self.on_answer:  # stored before the answer counts as done
-                write = self._writer.submit(self.on_answer, batch, check.translations, reply, record)
+                write = self._writer.submit(self._checkpoint, batch, check.translations, reply, record)
                 # shielded: when another request stops the run, answers already paid for are still stored
-                await asyncio.shield(asyncio.wrap_future(write))
-            self._translations.update(check.translations)
-            self._models.update(dict.fromkeys(check.translations, record.model))
-            self._stats.answered_by[record.provider] += len(check.translations)
+                unstored = await asyncio.shield(asyncio.wrap_future(write))
+            stored = {item_id: text for item_id, text in check.translations.items() if item_id not in unstored}
+            self._failures.update(unstored)
+            self._translations.update(stored)
+            self._models.update(dict.fromkeys(stored, record.model))
+            self._stats.answered_by[record.provider] += len(stored)
             self._progress()
         if not check.failures:
             return
@@ -298,6 +340,19 @@ class Engine:
                 for n, piece in enumerate(pieces, start=1)
             )
         )
+
+
+def _first_leaf(group: BaseExceptionGroup) -> BaseException:
+    """The first exception of `group` that is not itself a group."""
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+def _not_stored(error: Exception) -> str:
+    """An item's failure reason for an answer the store refused: the error's first line, kept short (a
+    database error goes on with the whole statement and its parameters)."""
+    line = (str(error).strip().splitlines() or [""])[0]
+    return f"answer not stored: {type(error).__name__}: {line[:200]}"
 
 
 class _PendingItems:

@@ -162,13 +162,15 @@ def _ref_area(tag: bytes) -> tuple[int, int, int, int] | None:
     return None if None in area else area  # type: ignore[return-value]
 
 
-_EXCEL_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")  # Excel reads `_x0041_` in cell text as "A"
+# Excel reads `_x0041_` in cell text as "A"; a look-ahead, so `_x005F_x0041_` (two sharing an underscore) is
+# escaped twice
+_EXCEL_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 
 
 def _escape(text: str) -> bytes:
     """Cell text as XML; `_xHHHH_` in the text is escaped (`_x005F_xHHHH_`) so Excel reads it back as written."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    return _EXCEL_ESCAPE.sub(r"_x005F_\1", text).encode("utf-8")
+    return _EXCEL_ESCAPE.sub("_x005F_", text).encode("utf-8")
 
 
 @dataclass(slots=True)
