@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from translation_pipeline.localization.inbox.intake import (
+    Failed,
     Handled,
     IntakeCursor,
     Observation,
@@ -144,7 +145,7 @@ def test_cursor_from_garbage_raises_value_error(text: str) -> None:
 
 
 def test_with_handled_moves_the_file_from_pending(tmp_path: Path) -> None:
-    ready = ReadyFile(tmp_path / "A.xlsx", Observation(1, 2))
+    ready = ReadyFile(tmp_path / "A.xlsx", Observation(1, 2), 3)
     cursor = IntakeCursor(pending={"A.xlsx": Observation(1, 2), "B.xlsx": Observation(3, 4)})
     assert cursor.with_handled(ready, "A-00000000") == IntakeCursor(
         pending={"B.xlsx": Observation(3, 4)}, handled={"A.xlsx": Handled(1, 2, "A-00000000")}
@@ -185,6 +186,98 @@ def test_cursor_with_rejected_files_round_trips_and_older_cursors_still_load() -
 
 def test_with_handled_keeps_the_rejected_files(tmp_path: Path) -> None:
     cursor = IntakeCursor(pending={"A.xlsx": Observation(1, 2)}, rejected={"B.xlsx": Observation(3, 4)})
-    assert cursor.with_handled(ReadyFile(tmp_path / "A.xlsx", Observation(1, 2)), "A-00000000").rejected == {
+    assert cursor.with_handled(ReadyFile(tmp_path / "A.xlsx", Observation(1, 2), 3), "A-00000000").rejected == {
         "B.xlsx": Observation(3, 4)
     }
+
+
+# --- symlinks, failed files, names that are not UTF-8 ------------------------------------------------------
+
+
+def test_a_symlink_is_followed_only_inside_the_inbox_and_refused_once_otherwise(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir(parents=True)
+    inner = drop(inbox / "sub", "Inner.xlsx")
+    outside = drop(tmp_path, "Outside.xlsx")
+    (inbox / "in.xlsx").symlink_to(inner)
+    (inbox / "out.xlsx").symlink_to(outside)
+    (inbox / "dangling.xlsx").symlink_to(inbox / "later.xlsx")
+    (inbox / "loop.xlsx").symlink_to("loop.xlsx")
+    (inbox / "a.xlsx").symlink_to("b.xlsx")
+    (inbox / "b.xlsx").symlink_to("a.xlsx")
+    first = scan(inbox, IntakeCursor())
+    assert {skipped.name: skipped.reason for skipped in first.refused_links} == {
+        "out.xlsx": f"symlink to {outside} not followed: it leads outside the inbox, to {outside}",
+        "dangling.xlsx": f"symlink to {inbox / 'later.xlsx'} not followed: it is dangling",
+        "loop.xlsx": "symlink to loop.xlsx not followed: it is a loop",
+        "a.xlsx": "symlink to b.xlsx not followed: it is a loop",
+        "b.xlsx": "symlink to a.xlsx not followed: it is a loop",
+    }
+    assert set(first.cursor.pending) == {"in.xlsx"}
+
+    second = scan(inbox, first.cursor)
+    assert second.refused_links == [], "reported once while unchanged"
+    assert second.cursor.refused_links == first.cursor.refused_links
+    (ready,) = second.ready
+    assert ready.name == "in.xlsx" and ready.source == inner
+
+    (inbox / "out.xlsx").unlink()
+    (inbox / "out.xlsx").symlink_to(tmp_path / "elsewhere.xlsx")  # changed: reported again
+    drop(inbox, "later.xlsx")  # the dangling link's target appears inside the inbox: followed from now on
+    third = scan(inbox, second.cursor)
+    assert [skipped.name for skipped in third.refused_links] == ["out.xlsx"]
+    assert "dangling.xlsx" not in third.cursor.refused_links and "dangling.xlsx" in third.cursor.pending
+    assert [ready.source for ready in scan(inbox, third.cursor).ready] == [
+        inbox / "later.xlsx",
+        inner,
+        inbox / "later.xlsx",
+    ]
+
+
+def test_links_resolve_against_the_real_inbox_even_when_it_is_reached_through_a_link(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    inner = drop(real, "Dialog.xlsx")
+    (real / "alias.xlsx").symlink_to(inner)
+    (tmp_path / "inbox").symlink_to(real)
+    first = scan(tmp_path / "inbox", IntakeCursor())
+    assert first.refused_links == [] and set(first.cursor.pending) == {"Dialog.xlsx", "alias.xlsx"}
+
+
+def test_failed_file_is_not_ready_again_until_it_or_its_permissions_change(tmp_path: Path) -> None:
+    path = drop(tmp_path, "Locked.xlsx")
+    _, cursor = ready_names(tmp_path, IntakeCursor())
+    result = scan(tmp_path, cursor)
+    cursor = result.cursor.with_failed(result.ready[0], "cannot be read: denied")
+    stat = path.stat()
+    assert cursor == IntakeCursor(
+        failed={"Locked.xlsx": Failed(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, "cannot be read: denied")}
+    )
+    for _ in range(3):
+        result = scan(tmp_path, cursor)
+        assert result.ready == [] and result.cursor == cursor
+    os.chmod(path, 0o600)  # size and mtime as they were, a new ctime
+    names, cursor = ready_names(tmp_path, cursor)
+    assert names == [] and cursor.failed == {}
+    names, _ = ready_names(tmp_path, cursor)
+    assert names == ["Locked.xlsx"]
+    path.unlink()
+    assert scan(tmp_path, IntakeCursor(failed={"Locked.xlsx": Failed(1, 2, 3, "x")})).vanished == ["Locked.xlsx"]
+
+
+def test_a_name_that_is_not_utf8_is_scanned_and_its_cursor_is_utf8_json(tmp_path: Path) -> None:
+    name = os.fsdecode(b"\xd6\xd0\xce\xc4.xlsx")  # 中文 in GBK: surrogate escapes in Python
+    drop(tmp_path, name)
+    _, cursor = ready_names(tmp_path, IntakeCursor())
+    names, cursor = ready_names(tmp_path, cursor)
+    assert names == [name]
+    cursor = IntakeCursor(
+        pending=cursor.pending,
+        failed={"坏 🎮.xlsx": Failed(1, 2, 3, "cannot be read")},
+        refused_links={name + "x.xlsx": "symlink to /etc not followed"},
+    )
+    text = cursor.to_json()
+    text.encode("utf-8")  # a cursor the instance can store
+    assert "\\udcd6" in text and "坏 🎮" in text, "undecodable bytes escaped, other text as it is"
+    restored = IntakeCursor.from_json(text)
+    assert restored == cursor and isinstance(restored.failed["坏 🎮.xlsx"], Failed)

@@ -19,7 +19,7 @@ from dagster._core.definitions.instigation_logger import get_instigation_log_rec
 from tests.test_hostile import HOSTILE, make_hostile
 from tests.workbook_factory import add_parts, build_table
 from translation_pipeline.localization.inbox import archive
-from translation_pipeline.localization.inbox.keys import workbook_key
+from translation_pipeline.localization.inbox.keys import fallback_key, workbook_key
 from translation_pipeline.localization.read.workbook import WorkbookError, check_headers, read_workbook
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
@@ -212,34 +212,29 @@ def test_the_tick_log_is_read_back(harness: Harness) -> None:
     assert harness.logs == []
 
 
-def test_same_bytes_under_a_name_with_the_same_slug_requests_nothing(
-    harness: Harness, capfd: pytest.CaptureFixture[str]
-) -> None:
+def test_same_bytes_under_a_name_with_the_same_slug_is_another_workbook(harness: Harness) -> None:
+    """`Dialog!.xlsx` has the slug of `Dialog.xlsx`: with the same bytes it gets the fallback key, its own run and
+    output; the key stays its own when it is archived again (cursor lost)."""
     harness.drop("Dialog.xlsx")
     key = requested_keys(harness.two_ticks())[0]
 
-    harness.drop("Dialog!.xlsx")
-    result = harness.two_ticks()
-    assert result.run_requests == [] and added_keys(result) == []
-    assert f"Dialog!.xlsx: same bytes as workbook {key}" in capfd.readouterr().err
+    path = harness.drop("Dialog!.xlsx")
+    (other,) = requested_keys(harness.two_ticks())
+    assert other == fallback_key(path.name, archive.file_sha256(path)) != key
+    assert archive.find_archived(harness.data_dir.archive, other).output_name == "Dialog!.translated.xlsx"
+    harness.cursor = None
+    assert harness.two_ticks().run_requests == []
 
 
-def test_same_bytes_under_a_different_slug_is_another_workbook(harness: Harness) -> None:
-    """The key is slug + hash (keys.py): a renamed copy is its own partition, with its own output name."""
-    harness.drop("Dialog.xlsx")
-    first_key = requested_keys(harness.two_ticks())[0]
-    harness.drop("Dialog (copy).xlsx")
-    keys = requested_keys(harness.two_ticks())
-    assert len(keys) == 1
-    assert keys[0] != first_key and keys[0].startswith("Dialog_copy-")
-    assert keys[0][-8:] == first_key[-8:]
-
-
-def test_same_key_twice_in_one_tick_is_requested_once(harness: Harness) -> None:
+def test_names_with_one_slug_in_one_tick_are_one_run_each(harness: Harness) -> None:
     for name in ("Dialog.xlsx", "Dialog!.xlsx", "Dialog.xlsm"):
         harness.drop(name)
     result = harness.two_ticks()
-    assert requested_keys(result) == added_keys(result) == ["Dialog-" + requested_keys(result)[0][-8:]]
+    keys = requested_keys(result)
+    assert len(set(keys)) == 3 and sorted(added_keys(result)) == sorted(keys)
+    assert keys[0] == "Dialog-" + keys[0][-8:], "the first in name order (Dialog!.xlsx) gets the plain key"
+    outputs = {archive.find_archived(harness.data_dir.archive, key).output_name for key in keys}
+    assert outputs == {"Dialog!.translated.xlsx", "Dialog.translated.xlsx", "Dialog.translated.xlsm"}
 
 
 def test_new_bytes_under_the_same_name_get_a_new_key(harness: Harness) -> None:
@@ -309,22 +304,29 @@ def test_vanished_file_is_forgotten(harness: Harness, capfd: pytest.CaptureFixtu
 def test_unreadable_file_is_skipped_without_stopping_the_others(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    """A file that cannot be read is logged once and not tried again until it changes: a chmod (ctime) will do."""
     real_archive_file = drop_folder.archive_file
+    tried: list[str] = []
 
-    def archive_file(source: Path, archive_dir: Path) -> archive.ArchivedWorkbook:
+    def archive_file(source: Path, archive_dir: Path, **kwargs: Any) -> archive.ArchivedWorkbook:
+        tried.append(source.name)
         if source.name == "Locked.xlsx":
             raise PermissionError(13, "Permission denied", str(source))
-        return real_archive_file(source, archive_dir)
+        return real_archive_file(source, archive_dir, **kwargs)
 
     monkeypatch.setattr(drop_folder, "archive_file", archive_file)
-    harness.drop("Locked.xlsx", b"locked")
+    locked = harness.drop("Locked.xlsx", b"locked")
     ok = harness.drop("Dialog.xlsx", b"dialog")
     result = harness.two_ticks()
     assert requested_keys(result) == [workbook_key(ok)]
-    assert "Locked.xlsx: cannot be read" in capfd.readouterr().err
+    assert "Locked.xlsx: cannot be read: [Errno 13] Permission denied" in capfd.readouterr().err
 
     monkeypatch.setattr(drop_folder, "archive_file", real_archive_file)
-    assert len(harness.tick().run_requests) == 1, "retried on the next tick once readable"
+    for _ in range(3):
+        assert harness.tick().run_requests == [] and harness.logs == [], "not retried while unchanged"
+    assert tried == ["Dialog.xlsx", "Locked.xlsx"]
+    os.chmod(locked, 0o644)  # what fixing the permissions does: a new ctime
+    assert requested_keys(harness.two_ticks()) == [workbook_key(locked)], "retried once it changed"
 
 
 def test_unreadable_cursor_starts_afresh(harness: Harness) -> None:

@@ -53,7 +53,7 @@ def translated_workbook(
         glossary=_glossary(context, settings.glossary_file),
     )
     qa_summary = summarize(outcomes, issues)
-    report = folder / f"{Path(archived.original_name).stem}.qa.xlsx"
+    report = folder / archived.qa_report_name
     skipped = skipped_table(translation_tasks.skipped, outcomes, not_written)
     write_report(report, issues, qa_summary, skipped, translation_tasks.layout)
     failed = int((outcomes["status"] != "translated").sum())

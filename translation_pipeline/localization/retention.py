@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from translation_pipeline.localization.inbox.archive import ArchivedWorkbook, find_archived
+from translation_pipeline.localization.inbox.archive import ArchivedWorkbook, ArchiveError, find_archived
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,10 @@ def expired_workbooks(archive_dir: Path, older_than: timedelta, now: datetime) -
     """Archived workbooks whose `archived_at` is more than `older_than` before `now`."""
     found = []
     for sidecar in sorted(archive_dir.glob("*.json")):
-        entry: ArchivedWorkbook = find_archived(archive_dir, sidecar.stem)
+        try:
+            entry: ArchivedWorkbook = find_archived(archive_dir, sidecar.stem)
+        except ArchiveError:  # a damaged sidecar: `find_archived` set it aside and said so; nothing to age
+            continue
         archived_at = datetime.fromisoformat(entry.archived_at)
         if now - archived_at > older_than:
             found.append(Expired(entry.key, entry.original_name, archived_at))

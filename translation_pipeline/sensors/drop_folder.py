@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+import time
 
 import dagster as dg
 
 from translation_pipeline.localization.inbox.archive import archive_file
-from translation_pipeline.localization.inbox.intake import IntakeCursor, scan
+from translation_pipeline.localization.inbox.intake import IntakeCursor, ReadyFile, scan
+from translation_pipeline.localization.inbox.keys import display_name, name_bytes
 from translation_pipeline.localization.read.languages import LanguageMatcher
-from translation_pipeline.localization.read.layout import parse_layouts
+from translation_pipeline.localization.read.layout import ExplicitLayout, parse_layouts
 from translation_pipeline.localization.read.workbook import WorkbookError, check_headers, check_package
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.llm import TranslationResource
+
+MAX_FILES_PER_TICK = 50
+"""Ready files checked and archived by one tick at most; the others stay ready for the next ticks."""
+TICK_BUDGET_SECONDS = 20.0
+"""No further ready file is started once a tick has run this long (the daemon's tick timeout is 60 s)."""
 
 
 @dg.sensor(
@@ -34,7 +41,14 @@ def workbook_drop_sensor(
     (`check_headers`, the first rows of each sheet only) is logged as one error line `<file>: <problem>`,
     gets no partition and no run, and is remembered in the cursor as rejected: it is not reported again
     until its size or mtime changes, when it is checked afresh.
+
+    Nothing in the inbox stops a tick: a file whose check or archiving raises is logged as one warning line
+    and remembered as failed (tried again when it changes); a symlink that leads outside the inbox, dangles
+    or loops is logged once as a warning and not followed; a name that is not UTF-8 is shown and archived
+    under a readable decoding (`keys.display_name`). A tick checks at most MAX_FILES_PER_TICK ready files and
+    starts none after TICK_BUDGET_SECONDS: the others stay ready in the cursor for the next ticks.
     """
+    started = time.monotonic()
     try:
         cursor = IntakeCursor.from_json(context.cursor)
     except ValueError as err:
@@ -43,35 +57,45 @@ def workbook_drop_sensor(
     result = scan(data_dir.inbox, cursor)
     cursor = result.cursor
     for name in result.vanished:
-        context.log.info(f"{name}: no longer in the inbox, forgotten")
+        context.log.info(f"{display_name(name)}: no longer in the inbox, forgotten")
     for skipped in result.ignored:
-        context.log.debug(f"{skipped.name}: ignored, {skipped.reason}")
+        context.log.debug(f"{display_name(skipped.name)}: ignored, {skipped.reason}")
     for skipped in result.errors:
-        context.log.warning(f"{skipped.name}: skipped, {skipped.reason}")
+        context.log.warning(f"{display_name(skipped.name)}: skipped, {skipped.reason}")
+    for skipped in result.refused_links:
+        context.log.warning(f"{display_name(skipped.name)}: {skipped.reason}")
 
     matcher = LanguageMatcher(translation.language_aliases)
     layouts = parse_layouts(json.loads(translation.layouts or "[]"))
     new_keys: list[str] = []
-    for ready in result.ready:
+    for count, ready in enumerate(result.ready):
+        if count == MAX_FILES_PER_TICK or (count and time.monotonic() - started > TICK_BUDGET_SECONDS):
+            context.log.info(f"{len(result.ready) - count} more ready files wait for the next tick")
+            break
+        shown = display_name(ready.name)
         try:
-            if problem := check_package(ready.path) or check_headers(
-                ready.path, matcher, layouts=layouts, include_hidden=translation.include_hidden_sheets
-            ):
-                context.log.error(str(WorkbookError(ready.name, problem)))  # the message the run would fail with
+            if problem := _workbook_problem(ready, matcher, layouts, translation):
+                context.log.error(str(WorkbookError(shown, problem)))  # the message the run would fail with
                 cursor = cursor.with_rejected(ready)
                 continue
-            archived = archive_file(ready.path, data_dir.archive)
+            archived = archive_file(ready.source, data_dir.archive, name=ready.name, warn=context.log.warning)
         except FileNotFoundError:
-            context.log.info(f"{ready.name}: vanished before it could be registered")
+            context.log.info(f"{shown}: vanished before it could be registered")
             continue
-        except OSError as err:
-            context.log.warning(f"{ready.name}: cannot be read, skipped: {err}")
+        except Exception as err:  # one file's problem is that file's state: the tick goes on with the others
+            problem = _one_line(err)
+            context.log.warning(f"{shown}: {problem}; not tried again until it changes")
+            cursor = cursor.with_failed(ready, problem)
             continue
         cursor = cursor.with_handled(ready, archived.key)
+        if shown != ready.name:
+            context.log.warning(
+                f"{shown}: the file name {name_bytes(ready.name)!r} is not plain UTF-8 text: shown as above"
+            )
         if archived.key in new_keys or context.instance.has_dynamic_partition(workbooks.name, archived.key):
-            context.log.info(f"{ready.name}: same bytes as workbook {archived.key}, already registered")
+            context.log.info(f"{shown}: same bytes as workbook {archived.key}, already registered")
             continue
-        context.log.info(f"{ready.name} -> {archived.key}")
+        context.log.info(f"{shown} -> {archived.key}")
         new_keys.append(archived.key)
 
     if not new_keys:
@@ -81,3 +105,20 @@ def workbook_drop_sensor(
         dynamic_partitions_requests=[workbooks.build_add_request(new_keys)],
         cursor=cursor.to_json(),
     )
+
+
+def _workbook_problem(
+    ready: ReadyFile, matcher: LanguageMatcher, layouts: list[ExplicitLayout], translation: TranslationResource
+) -> str | None:
+    """Why the ready file is no workbook the pipeline can read (`check_package`, `check_headers`), or None.
+
+    Read by its name in the inbox, which layouts are matched against (a symlink's, not its target's)."""
+    return check_package(ready.path, translation.package_limits) or check_headers(
+        ready.path, matcher, layouts=layouts, include_hidden=translation.include_hidden_sheets
+    )
+
+
+def _one_line(error: Exception) -> str:
+    """`error` as one displayable line: `cannot be read: ...` for an OSError, else with the exception's type."""
+    text = f"cannot be read: {error}" if isinstance(error, OSError) else f"{type(error).__name__}: {error}"
+    return display_name(" ".join(text.split()))
