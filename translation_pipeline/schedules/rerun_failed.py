@@ -1,12 +1,23 @@
 """`rerun_failed_workbooks`: rerun each workbook whose latest run failed in `translations` or
 `translated_workbook`, a bounded number of times; stored answers are reused, so a rerun only pays for
-what is still missing."""
+what is still missing.
 
-from collections.abc import Sequence
+A tick's queries do not grow with the number of workbooks: it reads the failed runs of the last
+`FAILURE_LOOKBACK` (one query), keeps those of registered workbooks (one query) whose latest run failed (one
+query), reads which step failed each run from the run failure events (one query) and the run history of at
+most `MAX_CANDIDATES` of them (one query each). A workbook whose latest run failed longer ago than
+`FAILURE_LOOKBACK` is not rerun: the schedule gives up after `max_attempts` reruns, one per tick (hourly by
+default), so a failure that old was given up on or happened while the schedule was off; rerun it by hand
+(`translation-pipeline translate`, or the UI).
+"""
+
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from dagster import DagsterEventType, DagsterRunStatus
+from dagster._core.events import JobFailureData
 
 from translation_pipeline.partitions import workbooks
 
@@ -15,6 +26,12 @@ ATTEMPT_TAG = "translation/rerun_attempt"
 GAVE_UP_TAG = "translation/rerun"
 PARTITION_TAG = "dagster/partition"
 HISTORY_LIMIT = 50
+FAILURE_LOOKBACK = timedelta(days=7)
+FAILED_RUNS_LIMIT = 1000
+"""Failed runs, and run failure events, read per tick, newest first (several may be one workbook's)."""
+MAX_CANDIDATES = 100
+"""Workbooks whose latest run failed that one tick examines, newest failure first; older ones wait until a
+newer one succeeds, is given up on or leaves the window."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +42,7 @@ class PartitionState:
     run_id: str
     status: DagsterRunStatus
     failed_steps: frozenset[str]
+    """The steps that failed in the latest run; only the first one when that one settled `needs_rerun`."""
     attempts: int
     tags: dict[str, str]
 
@@ -33,7 +51,11 @@ class PartitionState:
         return self.status == DagsterRunStatus.FAILURE and bool(self.failed_steps & RERUN_STEPS)
 
 
-def partition_state(instance: dg.DagsterInstance, key: str) -> PartitionState | None:
+def partition_state(
+    instance: dg.DagsterInstance, key: str, first_failed_steps: Mapping[str, str] | None = None
+) -> PartitionState | None:
+    """The state of one workbook: one query for its run history, one more for the failed steps of a failed
+    latest run, unless `first_failed_steps` (run id -> step) names a rerun step for it."""
     records = instance.get_run_records(dg.RunsFilter(tags={PARTITION_TAG: key}), limit=HISTORY_LIMIT)
     if not records:
         return None
@@ -45,16 +67,60 @@ def partition_state(instance: dg.DagsterInstance, key: str) -> PartitionState | 
         attempts += ATTEMPT_TAG in record.dagster_run.tags
     failed = frozenset()
     if latest.status == DagsterRunStatus.FAILURE:
-        failed = frozenset(
-            entry.step_key
-            for entry in instance.all_logs(latest.run_id, of_type=DagsterEventType.STEP_FAILURE)
-            if entry.step_key
-        )
+        first = (first_failed_steps or {}).get(latest.run_id)
+        if first in RERUN_STEPS:
+            failed = frozenset({first})
+        else:  # on SQLite a query in the run's own database, opened and checked afresh on every tick
+            events = instance.get_records_for_run(latest.run_id, of_type=DagsterEventType.STEP_FAILURE).records
+            failed = frozenset(event.event_log_entry.step_key for event in events if event.event_log_entry.step_key)
     return PartitionState(key, latest.run_id, latest.status, failed, attempts, dict(latest.tags))
 
 
 def workbook_states(instance: dg.DagsterInstance) -> list[PartitionState]:
+    """Every registered workbook that has a run, one or two queries each: for `status`, not for ticks."""
     states = (partition_state(instance, key) for key in instance.get_dynamic_partitions(workbooks.name))
+    return [state for state in states if state is not None]
+
+
+def first_failed_steps(instance: dg.DagsterInstance, since: datetime) -> dict[str, str]:
+    """Run id -> the step whose failure failed the run, for runs that failed after `since`, from one query
+    for their run failure events (which SQLite keeps in the index database too)."""
+    records = instance.fetch_run_status_changes(
+        dg.RunStatusChangeRecordsFilter(DagsterEventType.RUN_FAILURE, after_timestamp=since.timestamp()),
+        limit=FAILED_RUNS_LIMIT,
+    ).records
+    steps = {}
+    for record in records:
+        data = record.event_log_entry.get_dagster_event().event_specific_data
+        first = data.first_step_failure_event if isinstance(data, JobFailureData) else None
+        if first and first.step_key:
+            steps[record.run_id] = first.step_key
+    return steps
+
+
+def failed_workbook_states(instance: dg.DagsterInstance, now: datetime | None = None) -> list[PartitionState]:
+    """The states of at most `MAX_CANDIDATES` registered workbooks whose latest run failed within
+    `FAILURE_LOOKBACK` before `now`: newest failure first, those already given up on last, so that they
+    cannot crowd out a workbook that can still be rerun."""
+    since = (now or datetime.now(UTC)).astimezone(UTC) - FAILURE_LOOKBACK
+    failed_runs = instance.get_run_records(
+        dg.RunsFilter(statuses=[DagsterRunStatus.FAILURE], updated_after=since), limit=FAILED_RUNS_LIMIT
+    )
+    newest_failure: dict[str, dg.DagsterRun] = {}
+    for record in failed_runs:
+        if key := record.dagster_run.tags.get(PARTITION_TAG):
+            newest_failure.setdefault(key, record.dagster_run)
+    registered = instance.get_existing_dynamic_partitions(workbooks.name, list(newest_failure))
+    if not registered:
+        return []
+    latest = instance.get_run_partition_data(dg.RunsFilter(tags={PARTITION_TAG: sorted(registered)}))
+    still_failed = {data.partition for data in latest if data.status == DagsterRunStatus.FAILURE}
+    keys = [key for key in newest_failure if key in still_failed]
+    if not keys:
+        return []
+    keys.sort(key=lambda key: GAVE_UP_TAG in newest_failure[key].tags)  # stable: newest first within each
+    steps = first_failed_steps(instance, since)
+    states = (partition_state(instance, key, steps) for key in keys[:MAX_CANDIDATES])
     return [state for state in states if state is not None]
 
 
@@ -96,7 +162,7 @@ def build_rerun_schedule(cron: str, max_attempts: int) -> dg.ScheduleDefinition:
         description=f"Reruns workbooks whose translation or export failed, at most {max_attempts} times each.",
     )
     def rerun_failed_workbooks(context: dg.ScheduleEvaluationContext) -> dg.SkipReason | list[dg.RunRequest]:
-        plan = plan_reruns(workbook_states(context.instance), max_attempts)
+        plan = plan_reruns(failed_workbook_states(context.instance), max_attempts)
         for state in plan.gave_up:
             mark_gave_up(context.instance, state, max_attempts)
             context.log.warning(f"{state.key}: still failing after {state.attempts} reruns; giving up")
