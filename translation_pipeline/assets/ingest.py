@@ -12,7 +12,7 @@ from translation_pipeline.localization.read.layout import ExplicitLayout, parse_
 from translation_pipeline.localization.read.ledger import needs_attention, skipped_counts
 from translation_pipeline.localization.read.report import layout_markdown, warning_summary
 from translation_pipeline.localization.read.workbook import ParsedWorkbook, WorkbookError, read_workbook, to_translate
-from translation_pipeline.localization.schemas import CellSchema
+from translation_pipeline.localization.schemas import CellSchema, TableError, validated
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.llm import TranslationResource
@@ -71,7 +71,10 @@ def source_workbook(
     ledger = parsed.ledger
     if warning := warning_summary(archived.original_name, ledger):
         context.log.warning(warning)  # one event, however many columns or rows
-    cells = CellSchema.validate(parsed.cells)
+    try:
+        cells = validated(CellSchema, parsed.cells)
+    except TableError as error:
+        raise dg.Failure(description=f"{archived.original_name}: {error}", allow_retries=False) from None
     work = int(to_translate(cells).sum())
     return dg.Output(
         parsed,

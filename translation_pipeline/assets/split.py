@@ -7,15 +7,21 @@ import dagster as dg
 from translation_pipeline.localization.plan.tasks import TaskPlan, plan_tasks
 from translation_pipeline.localization.read.report import layout_table
 from translation_pipeline.localization.read.workbook import ParsedWorkbook
+from translation_pipeline.localization.schemas import TableError
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.llm import TranslationResource
 
 
 @dg.asset(partitions_def=workbooks, group_name="localization", kinds={"pandas"})
-def translation_tasks(source_workbook: ParsedWorkbook, translation: TranslationResource) -> dg.Output[TaskPlan]:
+def translation_tasks(
+    context: dg.AssetExecutionContext, source_workbook: ParsedWorkbook, translation: TranslationResource
+) -> dg.Output[TaskPlan]:
     """One task per (source text, target language) to fill; identical strings are translated once. The plan
     carries the skip ledger on to export and the QA report."""
-    plan = plan_tasks(source_workbook.cells, translation.batch_max_items, translation.batch_max_chars)
+    try:
+        plan = plan_tasks(source_workbook.cells, translation.batch_max_items, translation.batch_max_chars)
+    except TableError as error:
+        raise dg.Failure(description=f"{context.partition_key}: {error}", allow_retries=False) from None
     plan = dataclasses.replace(plan, skipped=source_workbook.ledger, layout=layout_table(source_workbook.sheets))
     per_language = plan.tasks.groupby("target_language").size().to_dict()
     return dg.Output(

@@ -7,7 +7,7 @@ import pandas as pd
 
 from translation_pipeline.localization.check.glossary import GlossaryError
 from translation_pipeline.localization.plan.tasks import TaskPlan, request_batches
-from translation_pipeline.localization.schemas import TranslationSchema
+from translation_pipeline.localization.schemas import TranslationSchema, validated
 from translation_pipeline.localization.store import MemoryScope
 from translation_pipeline.localization.translate.contract import ProviderReply, RequestBatch
 from translation_pipeline.localization.translate.engine import Engine, ProviderStopped, RequestRecord
@@ -127,7 +127,8 @@ def translations(
             reason = result.failures.get(task_id, "no answer")
             rows.append((task_id, "failed", None, reason, result.attempts.get(task_id, 0), provider.model))
     columns = ["task_id", "status", "text", "error", "attempts", "origin"]
-    table = TranslationSchema.validate(
+    table = validated(
+        TranslationSchema,
         pd.DataFrame.from_records(rows, columns=columns).astype(
             {"task_id": str, "status": str, "text": str, "error": str, "attempts": "int64", "origin": str}
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pandera.pandas as pa
 
 SOURCE_KINDS = ["text", "blank", "formula", "number", "bool", "date", "error"]
@@ -76,3 +77,34 @@ TranslationSchema = pa.DataFrameSchema(
     strict=True,
     name="translations",
 )
+
+
+class TableError(ValueError):
+    """A table between the steps breaks its schema: a bug of the project, said in one line."""
+
+
+def validated(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` checked against `schema`; TableError with one line (no DataFrame dump) when it fails."""
+    try:
+        return schema.validate(frame)
+    except pa.errors.SchemaError as error:
+        raise TableError(describe(error)) from None
+
+
+def describe(error: pa.errors.SchemaError) -> str:
+    """One line for a schema failure: which table, which rule, a few of the offending values."""
+    name = getattr(error.schema, "name", None) or "a"
+    where = f"column {name!r}" if isinstance(error.schema, pa.Column) else f"{name} table"
+    rule = getattr(error.check, "error", None) or getattr(error.check, "name", None) or str(error.check or "")
+    if not rule and error.reason_code is not None:
+        rule = error.reason_code.value
+    rule = rule.replace("_", " ") if rule.isidentifier() else rule
+    cases = error.failure_cases
+    values = []
+    if isinstance(cases, pd.DataFrame) and "failure_case" in cases:
+        values = [str(value)[:40] for value in cases["failure_case"].drop_duplicates().head(3)]
+    found = f"; e.g. {', '.join(values)}" if values else ""
+    return (
+        f"internal check failed on the {where} ({rule}{found}); this is a bug of translation_pipeline, "
+        "not of the workbook: please report it with the file"
+    )

@@ -13,7 +13,7 @@ import pandas as pd
 
 from translation_pipeline.localization.read.ledger import ledger_table
 from translation_pipeline.localization.read.workbook import to_translate
-from translation_pipeline.localization.schemas import AssignmentSchema, TaskSchema
+from translation_pipeline.localization.schemas import AssignmentSchema, TaskSchema, validated
 from translation_pipeline.localization.translate.contract import BatchItem, RequestBatch
 
 MAX_CONTEXTS_PER_TASK = 3
@@ -63,7 +63,7 @@ def plan_tasks(cells: pd.DataFrame, max_items: int = 40, max_chars: int = 6000) 
     if work.empty:
         empty_tasks = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _TASK_DTYPES.items()})
         empty_assign = pd.DataFrame({c: pd.Series(dtype=_ASSIGNMENT_DTYPES[c]) for c in AssignmentSchema.columns})
-        return TaskPlan(TaskSchema.validate(empty_tasks), AssignmentSchema.validate(empty_assign))
+        return TaskPlan(validated(TaskSchema, empty_tasks), validated(AssignmentSchema, empty_assign))
     grouped = work.groupby(group_keys, sort=False)
     tasks = grouped.agg(max_length=("max_length", "min"), cell_count=("target_cell", "size")).reset_index()
     group = grouped.ngroup()  # numbered in the order of `tasks`: first appearance
@@ -76,7 +76,7 @@ def plan_tasks(cells: pd.DataFrame, max_items: int = 40, max_chars: int = 6000) 
     tasks = tasks[list(_TASK_DTYPES)]
     assignments = work[list(_ASSIGNMENT_DTYPES)].reset_index(drop=True)
     assignments["max_length"] = assignments["max_length"].astype("Int64")
-    return TaskPlan(TaskSchema.validate(tasks), AssignmentSchema.validate(assignments))
+    return TaskPlan(validated(TaskSchema, tasks), validated(AssignmentSchema, assignments))
 
 
 _TASK_DTYPES = {

@@ -47,6 +47,8 @@ from translation_pipeline.localization.write.sheet_xml import (
     Target,
     Worksheet,
     column_number,
+    pieces_size,
+    write_pieces,
 )
 
 MAX_CELL_CHARS = 32767  # Excel's limit
@@ -65,7 +67,7 @@ TOO_LONG = f"text longer than Excel's {MAX_CELL_CHARS} characters"
 UNPATCHABLE = "worksheet XML the export cannot patch (rows or cells out of order, or unclosed)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CellFill:
     sheet: str  # worksheet title
     cell: str  # A1-style reference, e.g. "C7"
@@ -247,10 +249,9 @@ def _write_atomically(package: zipfile.ZipFile, output_path: Path, patched: Call
                         shutil.copyfileobj(source, stream, COPY_CHUNK)
                     continue
                 entry.compress_type = zipfile.ZIP_DEFLATED
-                entry.file_size = sum(len(piece) for piece in pieces)
+                entry.file_size = pieces_size(pieces)
                 with target.open(entry, "w") as stream:
-                    for piece in pieces:
-                        stream.write(piece)
+                    write_pieces(pieces, stream)
         os.replace(tmp_path, output_path)
     finally:
         tmp_path.unlink(missing_ok=True)

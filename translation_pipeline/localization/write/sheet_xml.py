@@ -12,15 +12,18 @@ after the previous one. A new cell gets the style Excel would give it when typin
 from __future__ import annotations
 
 import re
+import shutil
 import zipfile
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from io import IOBase
 from operator import itemgetter
+from tempfile import SpooledTemporaryFile
 from types import SimpleNamespace
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 
@@ -32,7 +35,24 @@ ALREADY_WRITTEN = "an earlier fill already wrote this cell"
 HOLDS_FORMULA = "cell holds a formula"
 HAS_VALUE = "cell already has a value"
 
-Pieces = list[bytes | bytearray | memoryview]  # a part's new content, in order
+SPOOL_BYTES = 8 << 20  # a patched sheetData larger than this goes to a temporary file, not memory
+Pieces = list[bytes | memoryview | IO[bytes]]  # a part's new content, in order; a file is read from its start
+
+
+def pieces_size(pieces: Pieces) -> int:
+    """The number of bytes `pieces` hold."""
+    return sum(piece.seek(0, 2) if isinstance(piece, IOBase | SpooledTemporaryFile) else len(piece) for piece in pieces)
+
+
+def write_pieces(pieces: Pieces, stream: IO[bytes], chunk: int = 1 << 20) -> None:
+    """Write `pieces` to `stream`; a file piece in chunks, then closed."""
+    for piece in pieces:
+        if isinstance(piece, IOBase | SpooledTemporaryFile):
+            piece.seek(0)
+            shutil.copyfileobj(piece, stream, chunk)
+            piece.close()
+        else:
+            stream.write(piece)
 
 
 class Target(NamedTuple):
@@ -210,7 +230,8 @@ class Worksheet:
         self.data = data
         self.rows_start, self.rows_end = opening.end(), closing.start()
         self.header_start = root.end()
-        self.body = bytearray()  # the new content of sheetData
+        # the new content of sheetData; `write_pieces` closes it (else the collector does, as with any file)
+        self.body = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
         self.bounds: list[int] | None = None  # [min row, min column, max row, max column] of the written cells
         p = self.pt.prefix
         self.cell_open, self.cell_close = b"<" + p + b"c", b"</" + p + b"t></" + p + b"is></" + p + b"c>"
@@ -236,7 +257,7 @@ class Worksheet:
                 reasons[index] = MERGED
             else:
                 by_row.setdefault(target.row, []).append(index)
-        view, body, position = memoryview(self.data), self.body, self.rows_start
+        view, write, position = memoryview(self.data), self.body.write, self.rows_start
         for row in self._rows(sorted(by_row)):
             indexes = by_row[row.number]
             if row.exists:
@@ -255,11 +276,11 @@ class Worksheet:
                 for start, end, new in self._row_edits(row, writes):
                     if start < position:  # rows or cells out of order: never write a scrambled part
                         raise NotPatchable
-                    body += view[position:start]
-                    body += new
+                    write(view[position:start])
+                    write(new)
                     position = end
                 self._widen(row.number, writes)
-        body += view[position : self.rows_end]
+        write(view[position : self.rows_end])
         return reasons
 
     def pieces(self) -> Pieces:

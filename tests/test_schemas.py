@@ -1,0 +1,39 @@
+"""A table that breaks its schema is said in one line: the table or column, the rule, a few values."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from translation_pipeline.localization.schemas import CellSchema, TableError, validated
+
+
+def cells(target_cells: list[str], texts: list[str | None]) -> pd.DataFrame:
+    n = len(target_cells)
+    return pd.DataFrame({
+        "sheet": ["UI"] * n, "row": list(range(2, n + 2)), "key": [f"k{i}" for i in range(n)],
+        "source_language": "zh-CN", "source_text": texts, "source_kind": "text", "target_language": "en",
+        "target_cell": target_cells, "target_filled": False, "speaker": "", "note": "",
+        "max_length": pd.array([None] * n, dtype="Int64"),
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("frame", "expected"),
+    [
+        (cells(["C2", "C2"], ["确定", "取消"]), "the cells table (multiple fields uniqueness; e.g. UI, C2)"),
+        (cells(["C2", "2C"], ["确定", "取消"]), "the column 'target_cell' (str_matches("),
+        (cells(["C2", "C3"], ["确定", None]), "the cells table (source_text is set exactly for text sources; e.g."),
+    ],
+)
+def test_a_broken_table_is_one_line_naming_the_rule(frame: pd.DataFrame, expected: str) -> None:
+    with pytest.raises(TableError) as raised:
+        validated(CellSchema, frame)
+    message = str(raised.value)
+    assert message.startswith(f"internal check failed on {expected}"), message
+    assert "\n" not in message and "please report it with the file" in message
+
+
+def test_a_valid_table_passes_unchanged() -> None:
+    frame = cells(["C2", "C3"], ["确定", "取消"])
+    assert validated(CellSchema, frame).equals(frame)
