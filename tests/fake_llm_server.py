@@ -274,6 +274,8 @@ class FakeLLMServer:
         self._rules: list[_ItemRule] = []
         self._random: _RandomMode | None = None
         self._requests: list[dict[str, Any]] = []
+        self._in_flight = 0
+        self._max_in_flight = 0
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
@@ -394,6 +396,17 @@ class FakeLLMServer:
     def request_count(self) -> int:
         with self._lock:
             return len(self._requests)
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests this server was answering at one time (from body read to reply sent)."""
+        with self._lock:
+            return self._max_in_flight
+
+    def _enter(self, change: int) -> None:
+        with self._lock:
+            self._in_flight += change
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
 
     # -- request handling (called from handler threads) ------------------------------------------
 
@@ -595,12 +608,16 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length)
         fake = self.server.fake
-        headers = {_canonical_header(name): value for name, value in self.headers.items()}
-        reply = fake._build_reply(self.path, headers, raw_body)
-        if reply.delay > 0 and fake._stopping.wait(reply.delay):
-            self.close_connection = True
-            return
-        self._send(reply.status, reply.body, reply.headers)
+        fake._enter(1)
+        try:
+            headers = {_canonical_header(name): value for name, value in self.headers.items()}
+            reply = fake._build_reply(self.path, headers, raw_body)
+            if reply.delay > 0 and fake._stopping.wait(reply.delay):
+                self.close_connection = True
+                return
+            self._send(reply.status, reply.body, reply.headers)
+        finally:
+            fake._enter(-1)
 
     def do_GET(self) -> None:
         self._send(404, _error_body(OPENAI, 404, str(uuid.uuid4())), {})

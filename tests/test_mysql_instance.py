@@ -101,7 +101,7 @@ def test_instance_uses_mysql_storage_and_config(mysql_instance: dg.DagsterInstan
     concurrency = mysql_instance.get_concurrency_config()
     assert concurrency.run_queue_config is not None
     assert concurrency.run_queue_config.max_concurrent_runs == 4
-    assert concurrency.pool_config.default_pool_limit == 2
+    assert concurrency.pool_config.default_pool_limit == 1
     assert concurrency.pool_config.pool_granularity is not None
     assert concurrency.pool_config.pool_granularity.value == "op"
     assert not mysql_instance.telemetry_enabled
@@ -128,7 +128,7 @@ def test_dynamic_partitions_and_materialization(mysql_instance: dg.DagsterInstan
 
     # the pool="llm" step claimed and released a slot in the MySQL concurrency tables
     info = instance.event_log_storage.get_concurrency_info("llm")
-    assert info.slot_count == 2  # default_limit from the yaml
+    assert info.slot_count == 1  # default_limit from the yaml
     assert info.active_slot_count == 0 and info.pending_step_count == 0
 
     instance.delete_dynamic_partition("workbooks", "emoji_🎮.xlsx")

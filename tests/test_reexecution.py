@@ -44,8 +44,9 @@ from translation_pipeline.localization.store import batch_checkpoints, llm_calls
 REPO = Path(__file__).resolve().parents[1]
 DAGSTER = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
 BATCHES = 12  # tests.test_resume: 60 strings, batches of 5, one target language
-# one process per run, so a kill of the process group is the whole run worker (a dead container)
-RUN_CONFIG = {**QUIET_LOGS, "execution": {"config": {"in_process": {}}}}
+# the job runs in one process (in_process_executor), so a kill of the process group is the whole run worker
+# (a dead container)
+RUN_CONFIG = QUIET_LOGS
 LOGGER = logging.getLogger("test_reexecution")
 
 

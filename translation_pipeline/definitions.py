@@ -23,10 +23,13 @@ from translation_pipeline.settings import Settings, load_settings
 
 ASSETS = [source_workbook, translation_tasks, translations, translated_workbook]
 
+# one process per run: a step process of the multiprocess executor costs about 3 s to start here, longer than
+# reading, splitting or exporting a typical workbook; runs are bounded by the run queue instead
 translate_workbook_job = dg.define_asset_job(
     "translate_workbook_job",
     selection=dg.AssetSelection.assets(*ASSETS),
     description="Ingest, split, translate and export one workbook version.",
+    executor_def=dg.in_process_executor,
 )
 
 
