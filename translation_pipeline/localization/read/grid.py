@@ -19,13 +19,14 @@ damaged file, never expands.
 from __future__ import annotations
 
 import contextlib
+import io
 import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple
+from typing import IO, NamedTuple
 from urllib.parse import unquote
 
 from lxml import etree
@@ -38,6 +39,10 @@ MAIN_NS = (
 )
 HIDDEN_STATES = ("hidden", "veryHidden")
 CALAMINE_FROM_BYTES = 2_000_000  # worksheet XML from this size is read with calamine (about 6,000 rows)
+# a worksheet part compressed more than this is mostly padding (real sheets: 5-20:1); calamine would hold it
+# whole, the squeezed lxml stream does not
+CALAMINE_MAX_RATIO = 40
+WHITESPACE_KEPT = 32_768  # longer runs of white space are cut: a cell holds at most 32,767 characters
 _PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": True}
 
 
@@ -162,7 +167,7 @@ class Package:
             self._shared = []
             if self._shared_part is not None:
                 with self.zip.open(self._shared_part) as stream:
-                    for _, item in etree.iterparse(stream, events=("end",), tag="{*}si", **_PARSER_OPTIONS):
+                    for _, item in etree.iterparse(_Squeezed(stream), events=("end",), tag="{*}si", **_PARSER_OPTIONS):
                         self._shared.append(_rich_text(item))
                         item.clear()
         return self._shared
@@ -174,7 +179,7 @@ class Package:
         shared = self.shared_strings
         with self.zip.open(sheet.part) as stream:
             previous = 0
-            for _, element in etree.iterparse(stream, events=("end",), tag="{*}row", **_PARSER_OPTIONS):
+            for _, element in etree.iterparse(_Squeezed(stream), events=("end",), tag="{*}row", **_PARSER_OPTIONS):
                 number = _int(element.get("r")) or previous + 1
                 previous = number
                 cells = _row_cells(element, shared, grid)
@@ -189,9 +194,11 @@ class Package:
         4x faster than walking the XML in Python; formula and error cells, which calamine reports as their
         cached values, are found by a byte scan of the part. Else (a small sheet, where calamine's fixed cost
         of opening the workbook, styles included, is more than the walk; calamine fails; a formula cell has
-        no `r`), the lxml stream."""
-        large = sheet.part is not None and self.zip.getinfo(sheet.part).file_size >= CALAMINE_FROM_BYTES
-        if large and (grid := self._calamine_grid(sheet)) is not None:
+        no `r`, the part is mostly padding), the lxml stream."""
+        info = self.zip.getinfo(sheet.part) if sheet.part is not None else None
+        large = info is not None and info.file_size >= CALAMINE_FROM_BYTES
+        padded = info is not None and info.file_size > CALAMINE_MAX_RATIO * max(info.compress_size, 1)
+        if large and not padded and (grid := self._calamine_grid(sheet)) is not None:
             return grid
         grid = SheetGrid()
         grid.rows = list(self.rows(sheet, grid))
@@ -223,6 +230,39 @@ class Package:
                         cells[column] = Special(cells.get(column), kind)
             grid.rows.append((number, cells))
         return grid
+
+
+class _Squeezed(io.RawIOBase):
+    """A part's bytes with every run of white space cut to WHITESPACE_KEPT bytes. No cell text is that long,
+    so every value reads the same, and a part padded with a gigabyte of white space costs the parser no
+    memory (lxml keeps the white space after a row as that row's tail until the next row ends)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.run = 0  # white space at the end of what was given so far
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while chunk := self.raw.read(len(buffer)):
+            if kept := self._squeeze(chunk):
+                buffer[: len(kept)] = kept
+                return len(kept)
+        return 0
+
+    def _squeeze(self, chunk: bytes) -> bytes:
+        body = chunk.lstrip(_WHITE)
+        head = chunk[: len(chunk) - len(body)][: max(0, WHITESPACE_KEPT - self.run)]
+        if not body:
+            self.run += len(chunk)
+            return head
+        self.run = len(body) - len(body.rstrip(_WHITE))
+        return head + _LONG_WHITE.sub(rb"\1", body)
+
+
+_WHITE = b" \t\r\n"
+_LONG_WHITE = re.compile(rb"([ \t\r\n]{%d})[ \t\r\n]+" % WHITESPACE_KEPT)
 
 
 _ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet\b")
