@@ -49,12 +49,12 @@ def estimate(path: Path, models: list[str]) -> Estimate:
 
 
 def test_sample_workbook(data_dir: Path, sample_workbook: Path) -> None:
-    result = estimate(sample_workbook, ["pseudo-v1", "gpt-4o-mini", "house-model"])
+    result = estimate(sample_workbook, ["pseudo-v2", "gpt-4o-mini", "house-model"])
     assert (result.cells_to_fill, result.tasks, result.memory_hits) == (36, 31, 0)
     assert (result.tasks_to_request, result.requests) == (31, 3)
     assert result.tokenizer in (HEURISTIC, "tiktoken cl100k_base")
     assert result.input_tokens > 0 and 0 < result.output_tokens_low < result.output_tokens_high
-    assert result.cost_usd["pseudo-v1"] == (0.0, 0.0)
+    assert result.cost_usd["pseudo-v2"] == (0.0, 0.0)
     low, high = result.cost_usd["gpt-4o-mini"]
     assert 0 < low < high
     assert result.cost_usd["house-model"] is None
@@ -83,7 +83,7 @@ def test_translated_tasks_are_memory_hits(data_dir: Path, sample_workbook: Path)
         run = dg.materialize(ASSETS, instance=instance, partition_key=key, resources=build_resources(load_settings()))
         assert run.success
 
-    again = estimate(sample_workbook, ["pseudo-v1"])
+    again = estimate(sample_workbook, ["pseudo-v2"])
     assert (again.tasks, again.memory_hits, again.tasks_to_request, again.requests) == (31, 31, 0, 0)
     assert again.input_tokens == 0 and again.output_tokens_low == 0
     assert estimate(sample_workbook, ["gpt-4o-mini"]).memory_hits == 0  # memory is per model

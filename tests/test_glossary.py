@@ -128,7 +128,7 @@ def test_configured_glossary_and_length_defaults_drive_the_qa_of_a_run(
         ["Dialog", "C2", "source has '勇者': use 'Hero'"]
     ]
     too_long = findings[findings["rule"] == "max_length"]
-    assert too_long[["sheet", "cell"]].values.tolist() == [["UI", "C2"]]  # pseudo "[确定~]" has 5 characters
+    assert too_long[["sheet", "cell"]].values.tolist() == [["UI", "C2"]]  # the pseudo "[Ĥíéẋíñ~]" is over UI's 4
     assert summary.set_index("sheet").loc["UI", "max_length"] == 1
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert not evaluations["glossary"].passed and evaluations["glossary"].metadata["count"].value == 1

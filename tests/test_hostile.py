@@ -143,11 +143,10 @@ def expected_fills(path: Path) -> dict[tuple[str, str], str]:
     """What the pseudo provider writes: every empty target cell whose source is text."""
     cells = read_workbook(path).cells
     todo = cells[~cells["target_filled"] & (cells["source_kind"] == "text")]
+    columns = ["sheet", "target_cell", "source_text", "max_length", "target_language"]
     return {
-        (sheet, cell): pseudo_localize(text, None if pd.isna(limit) else int(limit))
-        for sheet, cell, text, limit in zip(
-            todo["sheet"], todo["target_cell"], todo["source_text"], todo["max_length"], strict=True
-        )
+        (sheet, cell): pseudo_localize(text, None if pd.isna(limit) else int(limit), language)
+        for sheet, cell, text, limit, language in todo[columns].itertuples(index=False)
     }
 
 
@@ -347,10 +346,10 @@ def test_only_empty_target_cells_inside_the_table_are_written(
     assert result.success
     expected = {
         ("S", "C2"): pseudo_localize("确定"),
-        ("S", "D2"): pseudo_localize("确定"),
-        ("S", "D4"): pseudo_localize("合计"),
+        ("S", "D2"): pseudo_localize("确定", target_language="ja"),
+        ("S", "D4"): pseudo_localize("合计", target_language="ja"),
         ("S", "C8"): pseudo_localize("间隔之后"),
-        ("S", "D8"): pseudo_localize("间隔之后"),
+        ("S", "D8"): pseudo_localize("间隔之后", target_language="ja"),
     }
     assert_workbooks_equal_except(path, output_of(result), expected)
     assert load_workbook(output_of(result))["S"]["C4"].data_type == "f"
@@ -370,7 +369,7 @@ HOSTILE_REPLIES = {
 def test_hostile_model_output_is_text_cleaned_and_reported(
     instance: dg.DagsterInstance, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(PseudoProvider, "translate_item", lambda self, item: HOSTILE_REPLIES[item.text])
+    monkeypatch.setattr(PseudoProvider, "translate_item", lambda self, item, language: HOSTILE_REPLIES[item.text])
     rows = [["Key", "中文", "English", "max_len"]]
     rows += [[f"k{i}", source, None, None] for i, source in enumerate(HOSTILE_REPLIES)]
     rows[-1][3] = 8
@@ -413,4 +412,4 @@ def test_the_job_runs_the_checks_with_the_assets(instance: dg.DagsterInstance, d
           ("coverage", "placeholders", "max_length", "glossary", "untranslated", "whitespace", "unsafe_text")),
     }  # fmt: skip
     assert {e.partition for e in evaluations} == {key}
-    assert not checks(result)["untranslated"].passed  # the pseudo provider keeps Han in English cells
+    assert checks(result)["untranslated"].passed  # the pseudo provider writes English cells in Latin letters

@@ -25,7 +25,7 @@ def test_definitions_load_with_the_expected_graph(data_dir: Path) -> None:
     defs = build_definitions()
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == {"source_workbook", "translation_tasks", "translations", "translated_workbook"}
+    assert keys == {"inbox", "source_workbook", "translation_tasks", "translations", "translated_workbook"}
     assert graph.get(dg.AssetKey("translated_workbook")).parent_keys == {
         dg.AssetKey("translation_tasks"),
         dg.AssetKey("translations"),
@@ -60,15 +60,15 @@ def test_sample_workbook_end_to_end(instance: dg.DagsterInstance, data_dir: Path
     output = Path(result.output_for_node("translated_workbook")["output_path"])
     assert output.parent == data_dir / "outbox" / key
     expected = {}
-    for sheet, cell, source, max_len in [
-        ("Dialog", "D2", "勇者，欢迎来到晨曦村！", None),
-        ("Dialog", "E3", "你的名字是{name}吗？", None),
-        ("Dialog", "F6", "确定", 8),
-        ("Dialog", "D7", "背包已满。\\n请先整理物品。", None),
-        ("UI", "C2", "确定", 8),
-        ("UI", "E6", "金币：%s", 16),
+    for sheet, cell, source, max_len, language in [
+        ("Dialog", "D2", "勇者，欢迎来到晨曦村！", None, "en"),
+        ("Dialog", "E3", "你的名字是{name}吗？", None, "ja"),
+        ("Dialog", "F6", "确定", 8, "ko"),
+        ("Dialog", "D7", "背包已满。\\n请先整理物品。", None, "en"),
+        ("UI", "C2", "确定", 8, "en"),
+        ("UI", "E6", "金币：%s", 16, "ko"),
     ]:
-        expected[(sheet, cell)] = pseudo_localize(source, max_len)
+        expected[(sheet, cell)] = pseudo_localize(source, max_len, language)
     out = load_workbook(output)
     for (sheet, cell), text in expected.items():
         assert out[sheet][cell].value == text

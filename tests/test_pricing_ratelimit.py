@@ -14,6 +14,7 @@ import yaml
 from translation_pipeline.definitions import build_resources
 from translation_pipeline.localization.translate.contract import BatchItem, ProviderReply, RequestBatch, Usage
 from translation_pipeline.localization.translate.engine import BatchSizer, Engine
+from translation_pipeline.localization.translate.pinned import build_translator
 from translation_pipeline.localization.translate.pricing import LIST_PRICES, PriceTable
 from translation_pipeline.localization.translate.providers.base import ProviderError, TranslationProvider
 from translation_pipeline.localization.translate.ratelimit import RateLimiter, estimate_tokens, parse_retry_after
@@ -59,13 +60,13 @@ def test_prices_and_limits_come_from_settings(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("TRANSLATION_TPM", "90000")
     monkeypatch.setenv("TRANSLATION_REQUEST_TIMEOUT", "12.5")
     monkeypatch.setenv("TRANSLATION_BACKOFF_BASE", "0.05")
-    translation = build_resources(load_settings())["translation"].process_config_and_initialize()
-    assert translation.price_table().cost_usd("gpt-4o-mini", 1_000_000, 1_000_000) == pytest.approx(6.0)
-    assert translation.game == {"style": "terse"}
-    assert (translation.requests_per_minute, translation.tokens_per_minute) == (0, 90000)
-    assert translation.request_timeout == 12.5 and translation.backoff_base == 0.05
-    limiter = translation.build_limiter()
-    assert limiter is not None and limiter.tokens_per_minute == 90000
+    settings = build_resources(load_settings())["translation"].process_config_and_initialize().translator_settings()
+    translator = build_translator(settings)
+    assert translator.prices.cost_usd("gpt-4o-mini", 1_000_000, 1_000_000) == pytest.approx(6.0)
+    assert settings.game == {"style": "terse"}
+    assert (settings.requests_per_minute, settings.tokens_per_minute) == (0, 90000)
+    assert settings.request_timeout == 12.5 and settings.backoff_base == 0.05
+    assert translator.limiter is not None and translator.limiter.tokens_per_minute == 90000
     monkeypatch.setenv("TRANSLATION_TPM", "-1")
     with pytest.raises(ConfigError, match="'tokens_per_minute' must be 0 or more"):
         load_settings()

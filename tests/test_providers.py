@@ -15,6 +15,7 @@ from tests.fake_llm_server import FakeLLMServer
 from translation_pipeline.localization.check.glossary import Glossary, GlossaryEntry
 from translation_pipeline.localization.translate.contract import BatchItem, RequestBatch, user_message
 from translation_pipeline.localization.translate.engine import Engine
+from translation_pipeline.localization.translate.pinned import build_translator
 from translation_pipeline.localization.translate.prompt import GameInfo, system_prompt
 from translation_pipeline.localization.translate.providers.base import ProviderError, TranslationProvider
 from translation_pipeline.localization.translate.providers.openai_provider import OpenAIProvider
@@ -159,8 +160,8 @@ def test_fallback_answers_when_the_primary_gives_up(server: FakeLLMServer) -> No
 
 
 def test_resource_builds_the_configured_providers(server: FakeLLMServer) -> None:
-    assert isinstance(TranslationResource().build_provider(), PseudoProvider)
-    assert TranslationResource().build_fallback() is None
+    pseudo = build_translator(TranslationResource().translator_settings())
+    assert isinstance(pseudo.provider, PseudoProvider) and pseudo.fallback is None
     resource = TranslationResource(
         provider="openai",
         fallback_provider="qwen",
@@ -169,10 +170,12 @@ def test_resource_builds_the_configured_providers(server: FakeLLMServer) -> None
         dashscope_base_url=server.base_url_dashscope,
         game={"game_type": "MMO", "unknown_key": "ignored"},
     )
-    primary, fallback = resource.build_provider(), resource.build_fallback()
+    translator = build_translator(resource.translator_settings())
+    primary, fallback = translator.provider, translator.fallback
     assert isinstance(primary, OpenAIProvider) and primary.model == "gpt-4o-mini" and primary.timeout == 7.5
     assert str(primary._client.base_url) == "http://127.0.0.1:9/v1/"
     assert primary.game == GameInfo(game_type="MMO")
     assert isinstance(fallback, QwenProvider) and fallback.model == "qwen-plus"
     assert dashscope.base_http_api_url == server.base_url_dashscope
-    assert TranslationResource(provider="qwen", model="qwen-max").build_provider().model == "qwen-max"
+    qwen_max = TranslationResource(provider="qwen", model="qwen-max").translator_settings()
+    assert build_translator(qwen_max).provider.model == "qwen-max"

@@ -14,7 +14,7 @@ from translation_pipeline.localization.inbox.archive import archive_file
 from translation_pipeline.localization.store import MemoryScope
 from translation_pipeline.localization.translate.prompt import PROMPT_VERSION
 from translation_pipeline.localization.translate.providers.base import ProviderError
-from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider
+from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider, pseudo_localize
 from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.sample import write_sample_workbook
 
@@ -61,8 +61,8 @@ def test_cleanup_forgets_old_workbooks_but_keeps_the_memory(
     assert not (data_dir / "outbox" / old).exists() and not list((data_dir / "storage").glob(f"*/{old}"))
     assert (data_dir / "outbox" / new).is_dir() and list((data_dir / "storage").glob(f"*/{new}"))
     store = ProjectStoreResource(data_dir=str(data_dir)).get_store()
-    scope = MemoryScope("zh-CN", "en", "pseudo-v1", PROMPT_VERSION)
-    assert store.lookup(scope, ["取消"]) == {"取消": "[取消~]"}  # the memory survives
+    scope = MemoryScope("zh-CN", "en", "pseudo-v2", PROMPT_VERSION)
+    assert store.lookup(scope, ["取消"]) == {"取消": pseudo_localize("取消", 8)}  # the memory survives
 
     assert main(["cleanup", "--older-than-days", "0", "--dry-run"]) == 0
     assert f"would forget 1 workbooks older than 0 days: {new}" in capsys.readouterr().out
@@ -82,7 +82,7 @@ def test_status_and_retry_failed_commands(
         assert main(["status"]) == 0
         line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith(key))
         assert line.split()[1:4] == ["failure", "-", "-"]
-        assert line.endswith("translated_workbook")  # translations kept what it could; export failed
+        assert "Dialog.xlsx: 36 " in line  # the export's reason: translations kept what it could, no cell
 
     assert main(["retry-failed"]) == 0  # the provider is back
     out = capsys.readouterr().out

@@ -101,7 +101,8 @@ class Harness:
         return path
 
     def tick(self) -> dg.SensorResult:
-        """Evaluate once with the stored cursor, then apply the partition requests like the daemon.
+        """Evaluate once with the stored cursor, then store the asset events and apply the partition requests
+        like the daemon.
 
         With a repository and sensor name the context has a log key, so `context.log` writes to the instance's
         compute log manager as on a daemon tick; the records are read back into `logs` once the context closed.
@@ -123,6 +124,8 @@ class Harness:
         self._records_read[log_key] = len(records)
         assert isinstance(result, dg.SensorResult)
         self.cursor = result.cursor
+        for event in result.asset_events:
+            self.instance.report_runless_asset_event(event)
         for request in result.dynamic_partitions_requests or []:
             self.instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
         return result

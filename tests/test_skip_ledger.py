@@ -152,7 +152,7 @@ def test_layouts_from_the_yaml_file(
     monkeypatch.setenv("TRANSLATION_CONFIG", str(config))
     result = materialize(instance, register(instance, build(tmp_path / "Dialog.xlsx"), data_dir))
     sheet = load_workbook(result.output_for_node("translated_workbook")["output_path"])["Dialog"]
-    assert sheet["D2"].value == pseudo_localize("开始游戏")
+    assert sheet["D2"].value == pseudo_localize("开始游戏", target_language="ja")
     assert result.asset_materializations_for_node("source_workbook")[0].metadata["needs_attention"].value is False
 
 
@@ -165,7 +165,7 @@ def test_layouts_from_the_launchpad(instance: dg.DagsterInstance, data_dir: Path
         run_config={"ops": {"source_workbook": {"config": {"layouts": [layout], "include_hidden_sheets": True}}}},
     )  # fmt: skip
     book = load_workbook(result.output_for_node("translated_workbook")["output_path"])
-    assert book["Dialog"]["D3"].value == pseudo_localize("退出游戏")
+    assert book["Dialog"]["D3"].value == pseudo_localize("退出游戏", target_language="ko")
     assert book["Old"]["C2"].value == pseudo_localize("旧文本")  # hidden sheets included on request
     ingest = result.asset_materializations_for_node("source_workbook")[0].metadata
     assert "hidden_sheet" not in ingest["skipped_by_reason"].value

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.mysql_server import MySQLDatabase
 from translation_pipeline.localization.store import MemoryScope, ProjectStore, llm_calls, metadata, translation_memory
 
 SCOPE = MemoryScope("zh-CN", "en", "gpt-4o-mini", "p1")
@@ -235,3 +236,23 @@ def test_other_write_errors_are_not_retried(tmp_path: Path, monkeypatch: pytest.
         store.record_batch("wb", "b1", MemoryScope("zh-CN", "en", "m", "p1"), {"确定": "OK"}, provider="openai",
                            items=1, prompt_tokens=1, completion_tokens=1, latency_ms=1)  # fmt: skip
     assert len(calls) == 1
+
+
+def test_a_mysql_store_made_with_text_columns_is_widened_when_opened(mysql_database: MySQLDatabase) -> None:
+    """Stores created before cell texts were MEDIUMTEXT: opening one widens the columns, so a full cell fits."""
+    engine = sa.create_engine(mysql_database.url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE translation_memory (id INTEGER PRIMARY KEY AUTO_INCREMENT, source_hash VARCHAR(64) NOT NULL, "
+            "source_language VARCHAR(16) NOT NULL, target_language VARCHAR(16) NOT NULL, model VARCHAR(100) NOT NULL, "
+            "prompt_version VARCHAR(32) NOT NULL, source_text TEXT NOT NULL, text TEXT NOT NULL, "
+            "workbook_key VARCHAR(100) NOT NULL, created_at DATETIME NOT NULL, CONSTRAINT uq_memory_entry "
+            "UNIQUE (source_hash, source_language, target_language, model, prompt_version))"
+        ))  # fmt: skip
+    engine.dispose()
+    store = ProjectStore(mysql_database.url)
+    kinds = {c["name"]: type(c["type"]).__name__ for c in sa.inspect(store.engine).get_columns("translation_memory")}
+    assert kinds["source_text"] == kinds["text"] == "MEDIUMTEXT"
+    source, text = "源" * 32_767, "訳" * 32_767
+    record(store, {source: text})
+    assert store.lookup(SCOPE, [source]) == {source: text}

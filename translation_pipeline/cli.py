@@ -22,14 +22,13 @@ from translation_pipeline.localization.translate.progress import Progress, subsc
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.sample import write_sample_workbook
 from translation_pipeline.schedules.rerun_failed import (
-    GAVE_UP_TAG,
     failed_workbook_states,
     mark_gave_up,
     plan_reruns,
     rerun_tags,
     workbook_states,
 )
-from translation_pipeline.settings import ConfigError, load_settings
+from translation_pipeline.settings import DEFAULT_MODELS, ConfigError, load_settings
 
 JOB_NAME = "translate_workbook_job"
 # the CLI prints its own lines; failures are reported once, as the step's message, without a traceback
@@ -111,10 +110,14 @@ def _instance_and_data() -> tuple[dg.DagsterInstance, Path]:
 NEEDS_ATTENTION = 3  # exit code: translated, but text was left for columns of unknown or ambiguous language
 
 
-def _run_config(layouts: list[dict] | None) -> dict:
-    if not layouts:
-        return QUIET_LOGS
-    return {**QUIET_LOGS, "ops": {"source_workbook": {"config": {"layouts": layouts}}}}
+def _run_config(layouts: list[dict] | None, switch: dict[str, str] | None = None) -> dict:
+    """Run config: quiet logs, the explicit layout of `source_workbook`, the provider switch of `translations`."""
+    ops = {}
+    if layouts:
+        ops["source_workbook"] = {"config": {"layouts": layouts}}
+    if switch:
+        ops["translations"] = {"config": switch}
+    return {**QUIET_LOGS, "ops": ops} if ops else QUIET_LOGS
 
 
 def _run(
@@ -122,6 +125,7 @@ def _run(
     key: str,
     tags: dict[str, str],
     layouts: list[dict] | None = None,
+    switch: dict[str, str] | None = None,
 ) -> tuple[bool, str, bool]:
     """Materialize one partition in-process: (success, the output lines or the failure message, needs attention)."""
     started = time.monotonic()
@@ -130,7 +134,7 @@ def _run(
         # `execute_job` (the job's executor is in-process), not `execute_in_process`: that one keeps every
         # step's output in memory for the result (100k rows: 803 -> 588 MiB peak)
         result = dg.execute_job(
-            dg.reconstructable(_cli_job), instance, run_config=_run_config(layouts),
+            dg.reconstructable(_cli_job), instance, run_config=_run_config(layouts, switch),
             tags={**tags, PARTITION_TAG: key}, raise_on_error=False,
         )  # fmt: skip
     finally:
@@ -170,9 +174,10 @@ def _is_workbook_argument(name: str) -> bool:
     return True
 
 
-def translate(files: list[str], layouts: list[dict] | None = None) -> int:
-    """Register and materialize each file now; one error line per bad file, the others go on. Exit code 1 when
-    a file failed, else NEEDS_ATTENTION when text was left for a column of unknown language, else 0."""
+def translate(files: list[str], layouts: list[dict] | None = None, switch: dict[str, str] | None = None) -> int:
+    """Register and materialize each file now (with its pinned provider and model, unless `switch` re-pins
+    them); one error line per bad file, the others go on. Exit code 1 when a file failed, else NEEDS_ATTENTION
+    when text was left for a column of unknown language, else 0."""
     instance, data_dir = _instance_and_data()
     failed = attention = 0
     for position, name in enumerate(files, start=1):
@@ -185,7 +190,7 @@ def translate(files: list[str], layouts: list[dict] | None = None) -> int:
         if not instance.has_dynamic_partition(workbooks.name, archived.key):
             instance.add_dynamic_partitions(workbooks.name, [archived.key])
         print(f"{prefix}: partition {archived.key}, translating ...", flush=True)
-        ok, message, needs = _run(instance, archived.key, {"translation/source": "cli"}, layouts)
+        ok, message, needs = _run(instance, archived.key, {"translation/source": "cli"}, layouts, switch)
         if ok:
             print(f"{prefix}: {message}")
             if needs:
@@ -199,8 +204,8 @@ def translate(files: list[str], layouts: list[dict] | None = None) -> int:
     return 1 if failed else NEEDS_ATTENTION if attention else 0
 
 
-def retry_failed() -> int:
-    """What `rerun_failed_workbooks` would request, run now."""
+def retry_failed(switch: dict[str, str] | None = None) -> int:
+    """What `rerun_failed_workbooks` would request, run now (`switch`: re-pinned to another provider/model)."""
     instance, _ = _instance_and_data()
     settings = load_settings()
     plan = plan_reruns(failed_workbook_states(instance), settings.rerun_max_attempts)
@@ -212,20 +217,25 @@ def retry_failed() -> int:
     failed = 0
     for state, attempt in plan.reruns:
         print(f"{state.key}: rerun {attempt} of {settings.rerun_max_attempts} ...", flush=True)
-        ok, message, _ = _run(instance, state.key, rerun_tags(attempt, settings.rerun_max_attempts))
+        ok, message, _ = _run(instance, state.key, rerun_tags(attempt, settings.rerun_max_attempts), switch=switch)
         print(f"{state.key}: {message}", file=sys.stdout if ok else sys.stderr)
         failed += not ok
     return 1 if failed else 0
 
 
 def status() -> int:
-    """Every workbook with its latest run, cells written and failed, requests, tokens and cost."""
+    """Every workbook with its latest run, cells written and failed, requests, tokens, cost, pinned provider and
+    model, and why a failed one failed; then the inbox as the drop-folder sensor last reported it, with each
+    rejected file and its reason."""
+    from translation_pipeline.hooks import failure_note
     from translation_pipeline.resources.store import ProjectStoreResource
+    from translation_pipeline.sensors.inbox import latest_report_lines
 
     settings = load_settings()
     instance = _instance(settings.data_path)
     store = ProjectStoreResource(db_url=settings.db_url, data_dir=str(settings.data_path)).get_store()
-    rows = [("workbook", "state", "written", "failed", "skipped", "requests", "tokens", "cost_usd", "note")]
+    rows = [("workbook", "state", "written", "failed", "skipped", "requests", "tokens", "cost_usd", "provider", "model",
+             "note")]  # fmt: skip
     for state in workbook_states(instance):
         written = failed = skipped = "-"
         condition = state.status.value.lower()
@@ -240,12 +250,16 @@ def status() -> int:
                 if meta["needs_attention"].value and condition == "success":
                     condition = "needs attention"
         requests, prompt, completion, cost = store.workbook_usage(state.key)
-        note = state.tags.get(GAVE_UP_TAG) or (", ".join(sorted(state.failed_steps)) if state.failed_steps else "")
+        pinned = store.pinned_settings(state.key) or {}
+        note = failure_note(state)
         rows.append((state.key, condition, written, failed, skipped, str(requests),
-                     str(prompt + completion), "-" if cost is None else f"{cost:.4f}", note))  # fmt: skip
+                     str(prompt + completion), "-" if cost is None else f"{cost:.4f}",
+                     str(pinned.get("provider", "-")), str(pinned.get("model", "-")), note))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    for line in latest_report_lines(instance):
+        print(line)
     return 0
 
 
@@ -355,14 +369,16 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("translate", help="translate workbooks now (same assets as the UI)")
     run.add_argument("files", nargs="+", metavar="FILE")
     _layout_options(run)
+    _switch_options(run)
     look = commands.add_parser("inspect", help="dry run of reading: each sheet's header, columns, languages, skips")
     look.add_argument("files", nargs="+", metavar="FILE")
     _layout_options(look)
     commands.add_parser("demo", help="drop the sample workbook into the inbox and translate it")
     sample = commands.add_parser("sample", help="write the sample workbook")
     sample.add_argument("path", type=Path)
-    commands.add_parser("status", help="list workbooks: state, cells, failures, requests, tokens, cost")
-    commands.add_parser("retry-failed", help="rerun now what the rerun_failed_workbooks schedule would")
+    commands.add_parser("status", help="list workbooks: state, cells, failures, requests, tokens, cost, provider")
+    rerun = commands.add_parser("retry-failed", help="rerun now what the rerun_failed_workbooks schedule would")
+    _switch_options(rerun)
     clean = commands.add_parser("cleanup", help="forget workbooks past the retention age (memory is kept)")
     clean.add_argument("--older-than-days", type=int, default=None)
     clean.add_argument("--dry-run", action="store_true")
@@ -375,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         layouts = _layout_from(args) if args.command in ("translate", "inspect", "estimate") else None
         if args.command == "translate":
-            return translate(args.files, layouts)
+            return translate(args.files, layouts, _switch_from(args))
         if args.command == "inspect":
             return inspect_command(args.files, layouts)
         if args.command == "demo":
@@ -383,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             return status()
         if args.command == "retry-failed":
-            return retry_failed()
+            return retry_failed(_switch_from(args))
         if args.command == "cleanup":
             return cleanup_command(args.older_than_days, args.dry_run)
         if args.command == "estimate":
@@ -408,6 +424,23 @@ def _layout_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--source", default=None, metavar="COLUMN[:LANG]", help="source column, e.g. B:zh-CN")
     group.add_argument("--target", action="append", default=[], metavar="COLUMN:LANG", help="e.g. C:en (repeatable)")
     group.add_argument("--ignore", action="append", default=[], metavar="COLUMN", help="column to leave alone")
+
+
+def _switch_options(parser: argparse.ArgumentParser) -> None:
+    """An explicit switch of the pinned provider/model (else each workbook keeps what its first run used)."""
+    group = parser.add_argument_group("switch (each workbook keeps the provider and model of its first run)")
+    group.add_argument(
+        "--provider", choices=list(DEFAULT_MODELS), default=None,
+        help="re-pin the workbooks to this provider (with this process's glossary and game settings)",
+    )  # fmt: skip
+    group.add_argument("--model", default=None, help="re-pin the workbooks to this model")
+
+
+def _switch_from(args: argparse.Namespace) -> dict[str, str] | None:
+    """The `translations` run config of `--provider` / `--model`, or None without them."""
+    if not (args.provider or args.model):
+        return None
+    return {"switch_provider": args.provider or "", "switch_model": args.model or ""}
 
 
 def _layout_from(args: argparse.Namespace) -> list[dict] | None:

@@ -13,12 +13,14 @@ from translation_pipeline.assets.export import translated_workbook
 from translation_pipeline.assets.ingest import source_workbook
 from translation_pipeline.assets.split import translation_tasks
 from translation_pipeline.assets.translate import translations
+from translation_pipeline.hooks import record_failure
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.schedules.cleanup import build_cleanup_schedule
 from translation_pipeline.schedules.rerun_failed import build_rerun_schedule
 from translation_pipeline.sensors.drop_folder import workbook_drop_sensor
+from translation_pipeline.sensors.inbox import INBOX
 from translation_pipeline.settings import Settings, load_settings
 
 ASSETS = [source_workbook, translation_tasks, translations, translated_workbook]
@@ -30,6 +32,7 @@ translate_workbook_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*ASSETS),
     description="Ingest, split, translate and export one workbook version.",
     executor_def=dg.in_process_executor,
+    hooks={record_failure},
 )
 
 
@@ -81,7 +84,7 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
 def build_definitions(environ: dict[str, str] | None = None) -> dg.Definitions:
     settings = load_settings(environ)
     return dg.Definitions(
-        assets=ASSETS,
+        assets=[*ASSETS, INBOX],
         asset_checks=ASSET_CHECKS,
         jobs=[translate_workbook_job],
         sensors=[workbook_drop_sensor],

@@ -1,16 +1,22 @@
-"""A small but realistic string table, made in code, for the demo and the tests."""
+"""A small but realistic string table, made in code, for the demo and the tests. Its bytes are the same on every
+write, so the demo's partition key (name and SHA-256) is too."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.writer.excel import ExcelWriter
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
+SAMPLE_DATE = datetime(2024, 1, 1)  # the document's created and modified dates, and its zip entries' dates
 
 DIALOG = [
     # key, speaker, 中文, English, 日本語, 한국어, notes, max_len
@@ -44,6 +50,21 @@ def _header(sheet, names: list[str], widths: list[int]) -> None:
     sheet.freeze_panes = "A2"
 
 
+def _reproducible_bytes(workbook: Workbook) -> bytes:
+    """The .xlsx package of `workbook` without the time of writing: openpyxl stamps docProps/core.xml's modified
+    date and each zip entry's date with the current time; here both are SAMPLE_DATE."""
+    workbook.properties.created = workbook.properties.modified = SAMPLE_DATE
+    written = io.BytesIO()
+    ExcelWriter(workbook, zipfile.ZipFile(written, "w", zipfile.ZIP_DEFLATED)).save()  # save() without the stamp
+    fixed = io.BytesIO()
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(fixed, "w") as target:
+        for entry in source.infolist():
+            info = zipfile.ZipInfo(entry.filename, date_time=SAMPLE_DATE.timetuple()[:6])
+            info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, entry.external_attr
+            target.writestr(info, source.read(entry))
+    return fixed.getvalue()
+
+
 def write_sample_workbook(path: Path) -> Path:
     """Three sheets: dialog (中文 -> English, 日本語, 한국어), UI (zh-CN -> en, ja, ko), and a config sheet
     without language columns that must stay untouched."""
@@ -73,5 +94,5 @@ def write_sample_workbook(path: Path) -> Path:
     config.append(["version", "1.4.2"])
     config.sheet_state = "hidden"
     path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
+    path.write_bytes(_reproducible_bytes(workbook))
     return path

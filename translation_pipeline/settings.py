@@ -14,7 +14,8 @@ import yaml
 
 from translation_pipeline.localization.read.limits import PackageLimits
 
-DEFAULT_MODELS = {"pseudo": "pseudo-v1", "openai": "gpt-4o-mini", "qwen": "qwen-plus"}
+# pseudo-v2: the output with CJK turned into syllables; a new name, so answers v1 stored are not reused
+DEFAULT_MODELS = {"pseudo": "pseudo-v2", "openai": "gpt-4o-mini", "qwen": "qwen-plus"}
 
 # env var -> settings field
 ENV_VARS = {

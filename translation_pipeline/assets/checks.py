@@ -11,6 +11,11 @@
 The checks are partitioned like their assets, so a run of one workbook checks that workbook only; a job that
 selects the assets runs their checks in the same run. A translated_workbook that failed (cells could not be
 translated) has no output to check: its QA report is still written.
+
+Each evaluation names the partition and the materialization it checked, so the UI's status of a check is per
+partition and of its latest materialization: after a failed run (checks that could not run show "execution
+failed") a successful one shows that partition's checks passing, whatever other partitions show
+(tests/test_inbox_states.py).
 """
 
 from __future__ import annotations

@@ -1,18 +1,26 @@
-"""`translations`: batched LLM requests, each answered batch checkpointed in the project store."""
+"""`translations`: batched LLM requests, each answered batch checkpointed in the project store; the provider,
+model and other text settings are the workbook's pinned ones (`localization/translate/pinned.py`)."""
 
+import json
 import time
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from translation_pipeline.localization.check.glossary import GlossaryError
 from translation_pipeline.localization.plan.tasks import TaskPlan, request_batches
 from translation_pipeline.localization.schemas import TranslationSchema, validated
 from translation_pipeline.localization.store import MemoryScope
 from translation_pipeline.localization.translate.contract import ProviderReply, RequestBatch
-from translation_pipeline.localization.translate.engine import Engine, ProviderStopped, RequestRecord
+from translation_pipeline.localization.translate.engine import ProviderStopped, RequestRecord
+from translation_pipeline.localization.translate.pinned import (
+    SettingUnavailable,
+    TranslatorSettings,
+    describe,
+    resolve_translator,
+)
 from translation_pipeline.localization.translate.progress import Progress, publish
-from translation_pipeline.localization.translate.prompt import PROMPT_VERSION
 from translation_pipeline.localization.translate.providers.base import ProviderError
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.llm import TranslationResource
@@ -22,10 +30,33 @@ from translation_pipeline.settings import ConfigError
 PROGRESS_EVERY_SECONDS = 5.0
 
 
+class TranslationsConfig(dg.Config):
+    """An explicit switch of the workbook's pinned settings; both empty: use them as pinned."""
+
+    switch_provider: str = Field(
+        default="", description="pseudo, openai or qwen: re-pin this workbook to it (and this process's settings)"
+    )
+    switch_model: str = Field(default="", description="re-pin this workbook to this model")
+
+
+def settings_tags(settings: TranslatorSettings, pinned_by: str) -> dict[str, str]:
+    """The pinned settings as run tags (`translation/...`), where the UI shows them."""
+    return {
+        "translation/provider": settings.provider,
+        "translation/model": settings.model,
+        "translation/fallback": describe(settings.fallback_provider, settings.fallback_model),
+        "translation/prompt_version": settings.prompt_version,
+        "translation/glossary_sha256": settings.glossary_sha256 or "none",
+        "translation/game": json.dumps(dict(sorted(settings.game.items())), ensure_ascii=False),
+        "translation/pinned_by": pinned_by,
+    }
+
+
 # pool "llm": a Dagster concurrency pool bounds how many LLM steps run at once across runs
 @dg.asset(partitions_def=workbooks, group_name="localization", kinds={"python"}, pool="llm")
 def translations(
     context: dg.AssetExecutionContext,
+    config: TranslationsConfig,
     translation_tasks: TaskPlan,
     translation: TranslationResource,
     store: ProjectStoreResource,
@@ -33,22 +64,31 @@ def translations(
     """A translation or a failure reason per task. Stored answers are reused, never requested again."""
     tasks = translation_tasks.tasks
     project_store = store.get_store()
+    key = context.partition_key
     try:
-        provider = translation.build_provider()
-        fallback = translation.build_fallback()
-        prices = translation.price_table()
+        resolved = resolve_translator(
+            project_store, key, translation.translator_settings(), config.switch_provider, config.switch_model
+        )
+    except SettingUnavailable as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
     except (ProviderError, ConfigError, GlossaryError) as error:
         raise dg.Failure(description=f"cannot set up the translation provider: {error}", allow_retries=False) from None
-    key = context.partition_key
-    models = [provider.model] + ([fallback.model] if fallback and fallback.model != provider.model else [])
+    translator = resolved.translator
+    settings, provider, fallback = translator.settings, translator.provider, translator.fallback
+    if resolved.ignored:
+        context.log.warning(f"{key}: using the settings pinned by an earlier run, not this process's: "
+                            + "; ".join(resolved.ignored))  # fmt: skip
+    tags = settings_tags(settings, resolved.pinned_by)
+    context.instance.add_run_tags(context.run_id, tags)
+    context.log.info(f"{key}: {describe(provider.name, provider.model)}, pinned by {resolved.pinned_by}")
 
     def scope(source: str, target: str, model: str) -> MemoryScope:
-        return MemoryScope(source, target, model, PROMPT_VERSION)
+        return MemoryScope(source, target, model, settings.prompt_version)
 
     # 1. what an earlier run or another workbook already paid for (the fallback's answers too)
     reused: dict[str, str] = {}
     for (source, target), group in tasks.groupby(["source_language", "target_language"]):
-        for model in models:
+        for model in translator.models:
             wanted = group[~group["task_id"].isin(reused)]
             stored = project_store.lookup(scope(source, target, model), wanted["source_text"].tolist())
             for tid, text in zip(wanted["task_id"], wanted["source_text"], strict=True):
@@ -87,19 +127,7 @@ def translations(
             spent = "unknown price" if cost is None else f"${cost:.4f}"
             context.log.info(f"translated {done}/{total} ({rate:.1f}/s, ETA {eta:.0f}s, cost so far {spent})")
 
-    engine = Engine(
-        provider,
-        concurrency=translation.concurrency,
-        max_attempts=translation.max_attempts,
-        backoff_base=translation.backoff_base,
-        on_answer=checkpoint,
-        on_progress=progress,
-        fallback=fallback,
-        limiter=translation.build_limiter(),
-        prices=prices,
-        sizer=translation.build_sizer(),
-        max_chars=translation.batch_max_chars,
-    )
+    engine = translator.engine(checkpoint, progress)
     try:
         result = engine.run(request_batches(pending))
     except ProviderStopped as stopped:
@@ -142,7 +170,10 @@ def translations(
             "provider": provider.name,
             "model": provider.model,
             "fallback": f"{fallback.name} ({fallback.model})" if fallback else "none",
-            "prompt_version": PROMPT_VERSION,
+            "prompt_version": settings.prompt_version,
+            "glossary_sha256": tags["translation/glossary_sha256"],
+            "game": dg.MetadataValue.json(dict(settings.game)),
+            "pinned_by": resolved.pinned_by,
             "tasks": len(tasks),
             "reused_from_store": len(reused),
             "requested": len(pending),

@@ -1,4 +1,5 @@
-"""The project store (SQLAlchemy, one URL): translation memory, batch checkpoints and the LLM call log.
+"""The project store (SQLAlchemy, one URL): translation memory, batch checkpoints, the LLM call log and each
+workbook's pinned translation settings.
 
 Every answered batch is written in one transaction the moment it returns: its translations go into the
 translation memory (keyed by source text, languages, model and prompt version, so later workbooks and
@@ -9,6 +10,7 @@ Writes are idempotent: a second writer of the same entry is ignored, not an erro
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -70,6 +72,17 @@ llm_calls = sa.Table(
     sa.Column("outcome", sa.String(300), nullable=True),
 )
 
+# what a workbook version is translated with (provider, model, prompt version, glossary hash, game context, as
+# JSON), from the first run that translated it; later runs use it, only an explicit switch replaces it
+workbook_settings = sa.Table(
+    "workbook_settings",
+    metadata,
+    sa.Column("workbook_key", sa.String(100), primary_key=True),
+    sa.Column("settings", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -89,7 +102,7 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-# Each retry follows another process's finished CREATE/ALTER (3 tables, 1 index, 2 added columns): 10 is plenty.
+# Each retry follows another process's finished CREATE/ALTER (4 tables, 1 index, 2 added columns): 10 is plenty.
 _SCHEMA_ATTEMPTS = 10
 
 
@@ -117,6 +130,19 @@ def _transient(error: BaseException) -> bool:
     return isinstance(error, sa.exc.OperationalError) and _driver_error_is(error, {1205, 1213}, ("database is locked",))
 
 
+# a transaction that lost a lock was rolled back whole: run it again, a few times
+_retried_after_lost_lock = retry(
+    retry=retry_if_exception(_transient),
+    stop=stop_after_attempt(5),
+    wait=wait_random_exponential(multiplier=0.05, max=1.0),
+    reraise=True,
+)
+
+
+def _settings_json(settings: dict[str, object]) -> str:
+    return json.dumps(settings, ensure_ascii=False, sort_keys=True)
+
+
 class ProjectStore:
     """The project's own tables behind one SQLAlchemy URL; created on first use."""
 
@@ -142,16 +168,24 @@ class ProjectStore:
                     raise
 
     def _migrate(self) -> None:
-        """Add the nullable columns a table created by an older release lacks (idempotent)."""
+        """Add the nullable columns a table created by an older release lacks, and on MySQL widen its cell-text
+        columns from TEXT to MEDIUMTEXT (idempotent)."""
         inspector = sa.inspect(self.engine)
         for table in metadata.sorted_tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
+            present = {column["name"]: column for column in inspector.get_columns(table.name)}
             for column in table.columns:
-                if column.name in present:
-                    continue
-                kind = column.type.compile(dialect=self.engine.dialect)
-                with self.engine.begin() as conn:
-                    conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind} NULL"))
+                found = present.get(column.name)
+                if found is None:
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    with self.engine.begin() as conn:
+                        conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind} NULL"))
+                elif column.type is CELL_TEXT and type(found["type"]).__name__ == "TEXT" and self._mysql:
+                    with self.engine.begin() as conn:
+                        conn.execute(sa.text(f"ALTER TABLE {table.name} MODIFY {column.name} MEDIUMTEXT NOT NULL"))
+
+    @property
+    def _mysql(self) -> bool:
+        return self.engine.dialect.name in ("mysql", "mariadb")
 
     def _insert_ignore(self, table: sa.Table) -> sa.Insert:
         dialect = self.engine.dialect.name
@@ -184,12 +218,7 @@ class ProjectStore:
                 found.update({hashes[h]: text for h, text in rows})
         return found
 
-    @retry(
-        retry=retry_if_exception(_transient),
-        stop=stop_after_attempt(5),
-        wait=wait_random_exponential(multiplier=0.05, max=1.0),
-        reraise=True,
-    )
+    @_retried_after_lost_lock
     def record_batch(
         self,
         workbook_key: str,
@@ -257,10 +286,46 @@ class ProjectStore:
                     llm_calls.insert(), [{"workbook_key": workbook_key, "created_at": now, **c} for c in calls]
                 )
 
+    @_retried_after_lost_lock
+    def pin_settings(self, workbook_key: str, settings: dict[str, object]) -> dict[str, object]:
+        """Pin `settings` to the workbook unless it has some already (the first writer wins, also between
+        concurrent runs); returns the settings actually pinned."""
+        now = _now()
+        row = {"workbook_key": workbook_key, "settings": _settings_json(settings), "created_at": now, "updated_at": now}
+        with self.engine.begin() as conn:
+            conn.execute(self._insert_ignore(workbook_settings), [row])
+        return self.pinned_settings(workbook_key) or settings  # None only when forgotten in between
+
+    @_retried_after_lost_lock
+    def repin_settings(self, workbook_key: str, settings: dict[str, object]) -> None:
+        """Replace the workbook's pinned settings (an explicit switch; the last writer wins)."""
+        now = _now()
+        text = _settings_json(settings)
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert_ignore(workbook_settings),
+                [{"workbook_key": workbook_key, "settings": text, "created_at": now, "updated_at": now}],
+            )
+            conn.execute(
+                workbook_settings.update()
+                .where(workbook_settings.c.workbook_key == workbook_key)
+                .values(settings=text, updated_at=now)
+            )
+
+    def pinned_settings(self, workbook_key: str) -> dict[str, object] | None:
+        """The workbook's pinned settings, or None before its first translation run."""
+        with self.engine.connect() as conn:
+            text = conn.scalar(
+                sa.select(workbook_settings.c.settings).where(workbook_settings.c.workbook_key == workbook_key)
+            )
+        return None if text is None else json.loads(text)
+
     def forget_workbook(self, workbook_key: str) -> int:
-        """Delete a workbook's batch checkpoints (not its memory entries, not the call log)."""
+        """Delete a workbook's batch checkpoints and pinned settings (not its memory entries, not the call log);
+        returns how many checkpoints went."""
         with self.engine.begin() as conn:
             result = conn.execute(batch_checkpoints.delete().where(batch_checkpoints.c.workbook_key == workbook_key))
+            conn.execute(workbook_settings.delete().where(workbook_settings.c.workbook_key == workbook_key))
         return result.rowcount
 
     def workbook_usage(self, workbook_key: str) -> tuple[int, int, int, float | None]:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 
 import dagster as dg
 
 from translation_pipeline.localization.inbox.archive import archive_file
-from translation_pipeline.localization.inbox.intake import IntakeCursor, ReadyFile, scan
+from translation_pipeline.localization.inbox.intake import ReadyFile, scan
 from translation_pipeline.localization.inbox.keys import display_name, name_bytes
+from translation_pipeline.localization.inbox.states import InboxCursor, digest, file_states
 from translation_pipeline.localization.read.languages import LanguageMatcher
 from translation_pipeline.localization.read.layout import ExplicitLayout, parse_layouts
 from translation_pipeline.localization.read.workbook import WorkbookError, check_headers, check_package
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.llm import TranslationResource
+from translation_pipeline.sensors.inbox import observation
 
 MAX_FILES_PER_TICK = 50
 """Ready files checked and archived by one tick at most; the others stay ready for the next ticks."""
@@ -36,11 +39,15 @@ def workbook_drop_sensor(
     The dropped file stays in the inbox: the cursor remembers it and the partition key (name slug +
     content hash) makes registering it again a no-op.
 
+    Every file's state (accepted, waiting, rejected, failed, ignored: `states`) is reported as an observation of
+    the `inbox` asset whenever the table changed, so the UI shows it without a log; an idle tick reports nothing.
+
     A ready file that is no workbook at all (empty, an old .xls, password-protected, a renamed text file, a
     damaged zip: `check_package`, first bytes and zip directory only) or has no sheet with a language header
     (`check_headers`, the first rows of each sheet only) is logged as one error line `<file>: <problem>`,
-    gets no partition and no run, and is remembered in the cursor as rejected: it is not reported again
-    until its size or mtime changes, when it is checked afresh.
+    gets no partition and no run, and is remembered in the cursor as rejected with its problem: it is not
+    reported again until its size or mtime changes, when it is checked afresh. A file of another type (a .csv)
+    or a folder is logged once as ignored.
 
     Nothing in the inbox stops a tick: a file whose check or archiving raises is logged as one warning line
     and remembered as failed (tried again when it changes); a symlink that leads outside the inbox, dangles
@@ -50,16 +57,16 @@ def workbook_drop_sensor(
     """
     started = time.monotonic()
     try:
-        cursor = IntakeCursor.from_json(context.cursor)
+        cursor = InboxCursor.from_json(context.cursor)
     except ValueError as err:
         context.log.warning(f"ignoring unreadable cursor, starting afresh: {err}")
-        cursor = IntakeCursor()
-    result = scan(data_dir.inbox, cursor)
-    cursor = result.cursor
+        cursor = InboxCursor()
+    result = scan(data_dir.inbox, cursor.intake)
+    cursor, newly_ignored = cursor.scanned(result)
     for name in result.vanished:
         context.log.info(f"{display_name(name)}: no longer in the inbox, forgotten")
-    for skipped in result.ignored:
-        context.log.debug(f"{display_name(skipped.name)}: ignored, {skipped.reason}")
+    for skipped in newly_ignored:
+        context.log.info(f"{display_name(skipped.name)}: ignored, {skipped.reason}")
     for skipped in result.errors:
         context.log.warning(f"{display_name(skipped.name)}: skipped, {skipped.reason}")
     for skipped in result.refused_links:
@@ -68,15 +75,17 @@ def workbook_drop_sensor(
     matcher = LanguageMatcher(translation.language_aliases)
     layouts = parse_layouts(json.loads(translation.layouts or "[]"))
     new_keys: list[str] = []
+    queued: set[str] = set()
     for count, ready in enumerate(result.ready):
         if count == MAX_FILES_PER_TICK or (count and time.monotonic() - started > TICK_BUDGET_SECONDS):
             context.log.info(f"{len(result.ready) - count} more ready files wait for the next tick")
+            queued = {later.name for later in result.ready[count:]}
             break
         shown = display_name(ready.name)
         try:
             if problem := _workbook_problem(ready, matcher, layouts, translation):
                 context.log.error(str(WorkbookError(shown, problem)))  # the message the run would fail with
-                cursor = cursor.with_rejected(ready)
+                cursor = cursor.with_rejected(ready, problem)
                 continue
             archived = archive_file(ready.source, data_dir.archive, name=ready.name, warn=context.log.warning)
         except FileNotFoundError:
@@ -98,12 +107,20 @@ def workbook_drop_sensor(
         context.log.info(f"{shown} -> {archived.key}")
         new_keys.append(archived.key)
 
+    rows = file_states(cursor, result.errors, queued)
+    events: list[dg.AssetObservation] = []
+    if (table := digest(rows)) != cursor.reported:
+        events.append(observation(rows))
+        cursor = replace(cursor, reported=table)
     if not new_keys:
-        return dg.SensorResult(skip_reason=f"no new workbook in {data_dir.inbox}", cursor=cursor.to_json())
+        return dg.SensorResult(
+            skip_reason=f"no new workbook in {data_dir.inbox}", cursor=cursor.to_json(), asset_events=events
+        )
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=key, partition_key=key) for key in new_keys],
         dynamic_partitions_requests=[workbooks.build_add_request(new_keys)],
         cursor=cursor.to_json(),
+        asset_events=events,
     )
 
 

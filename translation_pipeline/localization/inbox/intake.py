@@ -29,6 +29,8 @@ from translation_pipeline.localization.inbox.keys import display_name
 
 CURSOR_VERSION = 1
 """`failed` and `refused_links` came later without a new version: cursors without them read as having none."""
+LOCK_FILE = "Excel lock file"
+HIDDEN_FILE = "hidden file"
 
 
 class Observation(NamedTuple):
@@ -161,9 +163,9 @@ class ScanResult:
 def ignore_reason(entry: os.DirEntry[str]) -> str | None:
     """Why a folder entry is not a workbook candidate, or None when it is one (a symlink: `link_target`)."""
     if entry.name.startswith("~$"):
-        return "Excel lock file"
+        return LOCK_FILE
     if entry.name.startswith("."):
-        return "hidden file"
+        return HIDDEN_FILE
     if not entry.is_symlink() and not entry.is_file(follow_symlinks=False):
         return "not a regular file"
     if Path(entry.name).suffix.lower() not in WORKBOOK_SUFFIXES:

@@ -18,7 +18,7 @@ LIST_PRICES: dict[str, tuple[float, float]] = {
     "qwen-plus": (0.40, 1.20),
     "qwen-turbo": (0.05, 0.20),
     "qwen-max": (1.60, 6.40),
-    "pseudo-v1": (0.0, 0.0),  # offline pseudo-localization, nothing is billed
+    "pseudo-v2": (0.0, 0.0),  # offline pseudo-localization, nothing is billed
 }
 
 

@@ -1,16 +1,28 @@
-"""Offline pseudo-localization: deterministic, visibly marked, placeholders and tags kept.
+"""Offline pseudo-localization: deterministic, visibly marked, written in the target's script, placeholders and
+tags kept. The result reads as a stand-in translation and passes QA's `untranslated` rule (check/qa.py).
 
-`你好，{name}！` -> `[你好，{name}！~~]`; `Start game` -> `[Śţàŕţ ĝàɱé ~~~]`. Latin letters get accents,
-text is wrapped in brackets and padded by about 30%, and the result is shortened to fit `max_length`.
+- Into a Latin-script language, Han, kana and hangul become Latin syllables (kana and hangul as their Unicode
+  names spell them, Han from a fixed table indexed by code point), CJK punctuation becomes ASCII and every Latin
+  letter gets an accent: `勇者，欢迎来到晨曦村！` -> `[Ĝúóýúñ, ĥíúžĥà çàžíà çíàĺíñĝ ŵúñ!~~~~]`,
+  `你的名字是{name}吗？` -> `[Ĵéñƒíñ ǫéñĝçĥíàó ĝí {name} ŵéñĝ?~~~~]`, `Start game` -> `[Šţàŕţ ĝàɱé~~~]`.
+- Into Japanese, Han and hangul become katakana (`确定` -> `[サビアタ~]`); into Korean, Han and kana become
+  hangul (`[랴춰~]`); into Chinese, kana and hangul become Han. Simplified and traditional Chinese share the Han
+  text (the traditional forms would need data), so `zh-CN` -> `zh-TW` only brackets and pads (`[确定~]`).
+
+The text is wrapped in brackets (inside any leading or trailing whitespace) and padded by about 30%, then
+shortened to fit `max_length`.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import re
+import unicodedata
 
 from translation_pipeline.localization.translate.contract import BatchItem, ProviderReply, RequestBatch, Usage
-from translation_pipeline.localization.translate.placeholders import split_protected
+from translation_pipeline.localization.translate.placeholders import PLACEHOLDER_RE, split_protected
 from translation_pipeline.localization.translate.providers.base import TranslationProvider
 
 ACCENTS = str.maketrans(
@@ -20,15 +32,141 @@ ACCENTS = str.maketrans(
 EXPANSION = 0.3
 PAD = "~"
 
+LATIN, HAN, KANA, HANGUL = "Latin", "Han", "Kana", "Hangul"
+# the characters QA's `untranslated` rule looks for, plus the supplementary Han planes and the halfwidth forms
+SCRIPT_CHARACTERS = {
+    HAN: "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f",
+    KANA: "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f",
+    HANGUL: "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7ff\uffa0-\uffdc",
+}
+TARGET_SCRIPTS = {"ja": KANA, "ko": HANGUL, "zh": HAN}  # by primary language subtag; any other: Latin
+SPACED = {LATIN, HANGUL}  # target scripts with spaces between words
+WORD_LENGTH = {HAN: 2, KANA: 3}  # source characters per word in a spaced target; a hangul run is one word
+ASCII_PUNCTUATION = {"，": ",", "、": ",", "。": ".", "！": "!", "？": "?", "：": ":", "；": ";"}
+SENTENCE_ENDS = ("", ".", "!", "?")  # the last character written before a sentence starts ("": none yet)
+# where the target spaces words, a space goes between these (how one piece ends, how the next starts): a converted
+# run ("run") and a word, a format placeholder, a tag or another run; punctuation and what follows it
+GAPS = {("run", "run"), ("word", "run"), ("format", "run"), ("run", "word"), ("run", "format"),
+        ("punctuation", "run"), ("punctuation", "word"), ("punctuation", "format")}  # fmt: skip
 
-def _accent(parts: list[tuple[bool, str]]) -> list[tuple[bool, str]]:
-    return [(is_ph, part if is_ph else part.translate(ACCENTS)) for is_ph, part in parts]
+# syllables by code point, for what has no reading of its own in the target script
+INITIALS = ("b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "zh", "ch", "sh", "r", "z", "c",
+            "s", "y", "w")  # fmt: skip
+FINALS = ("a", "o", "e", "ai", "ei", "ao", "ou", "an", "en", "ang", "eng", "ong", "i", "u", "ia", "ie", "iao", "iu",
+          "ian", "in", "ing", "uo", "ui", "uan", "un")  # fmt: skip
+KATAKANA = (
+    "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ"
+    "ガギグゲゴザジズゼゾダデドバビブベボパピプペポ"
+)
+OPEN_HANGUL = "".join(chr(0xAC00 + (lead * 21 + vowel) * 28) for lead in range(19) for vowel in range(21))
+# characters Chinese spells foreign names with, written the same in both Chinese scripts
+HAN_SOUNDS = "阿巴比波布德多杜法菲弗加格吉戈古哈赫希胡卡科基克拉勒利莫米尼帕皮普西索塔特托瓦沃耶伊尤扎佐里"
+
+_TOKENS = re.compile(
+    f"(?P<placeholder>{PLACEHOLDER_RE.pattern})"
+    + "".join(f"|(?P<{script}>[{characters}]+)" for script, characters in SCRIPT_CHARACTERS.items())
+    + f"|(?P<punctuation>[{''.join(ASCII_PUNCTUATION)}])",
+    re.VERBOSE,
+)
+_CJK = re.compile(f"[{''.join(SCRIPT_CHARACTERS.values())}{''.join(ASCII_PUNCTUATION)}]")
+
+
+def target_script(language: str) -> str:
+    """The script the pseudo text for `language` is written in."""
+    return TARGET_SCRIPTS.get(language.split("-")[0].lower(), LATIN)
+
+
+def _sound(char: str, script: str, target: str) -> str:
+    """One character of `script` as a syllable of the `target` script."""
+    code = ord(char)
+    if target == KANA:
+        return KATAKANA[code % len(KATAKANA)] + KATAKANA[code // len(KATAKANA) % len(KATAKANA)]
+    if target == HANGUL:
+        return OPEN_HANGUL[code % len(OPEN_HANGUL)]
+    if target == HAN:
+        return HAN_SOUNDS[code % len(HAN_SOUNDS)]
+    if script == HAN:
+        return INITIALS[code % len(INITIALS)] + FINALS[code // len(INITIALS) % len(FINALS)]
+    name = unicodedata.name(char, "")  # `HIRAGANA LETTER KA`, `HANGUL SYLLABLE HAN`; a mark has no sound of its own
+    return name.rsplit(" ", 1)[-1].lower() if " LETTER " in name or " SYLLABLE " in name else ""
+
+
+@functools.lru_cache(maxsize=8192)  # the same words come back all over a string table
+def _words(run: str, script: str, target: str) -> str:
+    """A run of characters of `script` in the `target` script, cut into words where the target spaces words."""
+    sounds = [_sound(char, script, target) for char in run]
+    size = WORD_LENGTH.get(script, len(run)) if target in SPACED else len(run)
+    return " ".join(filter(None, ("".join(sounds[i : i + size]) for i in range(0, len(sounds), size))))
+
+
+def _punctuation(mark: str, target: str) -> str:
+    """CJK punctuation as the target writes it: ASCII where words are spaced."""
+    if target in SPACED:
+        return ASCII_PUNCTUATION[mark]
+    return "、" if target == KANA and mark == "，" else mark
+
+
+def _placeholder_edges(placeholder: str) -> tuple[str, str]:
+    """How a placeholder meets its neighbours (see GAPS): `{0}` and `%s` like a word, `<b>` only before its
+    text, `</b>` only after it; `\\n` not at all."""
+    if placeholder.startswith("</"):
+        return "", "format"
+    if placeholder.startswith("<"):
+        return "format", ""
+    return ("format", "format") if placeholder[0] in "{%" else ("", "")
+
+
+def _word_edge(char: str) -> str:
+    """How text ending or starting with `char` meets a converted run (see GAPS)."""
+    return "word" if char.isalnum() else ""
+
+
+def _pseudo_parts(text: str, target: str) -> list[tuple[bool, str]]:
+    """`text` as (is_placeholder, part) runs in the `target` script, accented; placeholders exactly as they were.
+    Where the target spaces words, a converted run is set apart from its neighbours (GAPS)."""
+    if not _CJK.search(text):  # the words stay as they are, only accented
+        return [(is_ph, part if is_ph else part.translate(ACCENTS)) for is_ph, part in split_protected(text)]
+    parts: list[tuple[bool, str]] = []
+    last = tail = ""  # the last character of text written so far; how the last piece ends (see GAPS)
+
+    def add(piece: str, head: str, end: str, placeholder: bool = False) -> None:
+        nonlocal last, tail
+        if not piece:
+            return
+        if target in SPACED and (tail, head) in GAPS:
+            parts.append((False, " "))
+        parts.append((placeholder, piece if placeholder else piece.translate(ACCENTS)))
+        last = last if placeholder else piece.rstrip()[-1:] or last
+        tail = end
+
+    def add_text(piece: str) -> None:
+        if piece:
+            add(piece, _word_edge(piece[0]), _word_edge(piece[-1]))
+
+    position = 0
+    for match in _TOKENS.finditer(text):
+        add_text(text[position : match.start()])
+        position = match.end()
+        kind, found = match.lastgroup, match.group()
+        if kind == "placeholder":
+            add(found, *_placeholder_edges(found), placeholder=True)
+        elif kind == "punctuation":
+            add(_punctuation(found, target), "", "punctuation")
+        elif kind == target:
+            add(found, "word", "word")
+        elif words := _words(found, str(kind), target):
+            if target == LATIN and last in SENTENCE_ENDS:
+                words = words[:1].upper() + words[1:]
+            add(words, "run", "run")
+    add_text(text[position:])
+    return parts
 
 
 def _shorten(parts: list[tuple[bool, str]], budget: int) -> str:
-    """Drop text characters from the end until the whole fits `budget`; placeholders always stay."""
-    fixed = sum(len(part) for is_ph, part in parts if is_ph)
-    room = max(budget - fixed, 0)
+    """Drop text characters from the end until the whole fits `budget`; placeholders always stay. What is left
+    of a cut text does not end in whitespace (QA compares the edges with the source's)."""
+    room = max(budget - sum(len(part) for is_ph, part in parts if is_ph), 0)
+    cut = sum(len(part) for is_ph, part in parts if not is_ph) > room
     kept: list[str] = []
     for is_ph, part in parts:
         if is_ph:
@@ -36,19 +174,24 @@ def _shorten(parts: list[tuple[bool, str]], budget: int) -> str:
         else:
             kept.append(part[:room])
             room -= len(kept[-1])
-    return "".join(kept)
+    shortened = "".join(kept)
+    return shortened.rstrip() if cut else shortened
 
 
-def pseudo_localize(text: str, max_length: int | None = None) -> str:
-    """The pseudo translation of `text`, no longer than `max_length` where placeholders allow."""
-    parts = _accent(split_protected(text))
+def pseudo_localize(text: str, max_length: int | None = None, target_language: str = "en") -> str:
+    """The pseudo translation of `text` into `target_language`, no longer than `max_length` where placeholders
+    allow."""
+    parts = _pseudo_parts(text, target_script(target_language))
     body = "".join(part for _, part in parts)
+    core = body.strip()
+    lead = body[: len(body) - len(body.lstrip())]
+    trail = body[len(lead) + len(core) :]
     padding = PAD * math.ceil(len(text) * EXPANSION)
-    full = f"[{body}{padding}]"
+    full = f"{lead}[{core}{padding}]{trail}"
     if max_length is None or len(full) <= max_length:
         return full
     if max_length >= len(body) + 2:  # brackets and what padding fits
-        return f"[{body}{PAD * (max_length - len(body) - 2)}]"
+        return f"{lead}[{core}{PAD * (max_length - len(body) - 2)}]{trail}"
     return _shorten(parts, max_length)
 
 
@@ -57,14 +200,16 @@ class PseudoProvider(TranslationProvider):
 
     name = "pseudo"
 
-    def __init__(self, model: str = "pseudo-v1") -> None:
+    def __init__(self, model: str = "pseudo-v2") -> None:
         self.model = model
 
-    def translate_item(self, item: BatchItem) -> str:
-        return pseudo_localize(item.text, item.max_length)
+    def translate_item(self, item: BatchItem, target_language: str) -> str:
+        return pseudo_localize(item.text, item.max_length, target_language)
 
     async def translate(self, batch: RequestBatch) -> ProviderReply:
-        translations = [{"id": item.id, "text": self.translate_item(item)} for item in batch.items]
+        translations = [
+            {"id": item.id, "text": self.translate_item(item, batch.target_language)} for item in batch.items
+        ]
         content = json.dumps({"translations": translations}, ensure_ascii=False)
         usage = Usage(prompt_tokens=0, completion_tokens=0)  # nothing is billed
         return ProviderReply(content=content, usage=usage)
