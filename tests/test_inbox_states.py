@@ -26,9 +26,11 @@ from translation_pipeline.localization.translate.providers.base import ProviderE
 from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
+from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.schedules.rerun_failed import GAVE_UP_TAG
 from translation_pipeline.sensors import drop_folder
 from translation_pipeline.sensors.inbox import INBOX
+from translation_pipeline.settings import ConfigError, load_settings
 
 CSV_RENAMED = (
     "not a readable .xlsx workbook: it is a text (CSV?) file renamed to .xlsx; open it in Excel and save it as .xlsx"
@@ -337,3 +339,28 @@ def test_checks_of_a_partition_that_failed_then_succeeded_pass_for_its_latest_ma
         second = register(instance, build_dialog(tmp_path / "Dialog 2.xlsx"), data_dir)
         assert job.execute_in_process(instance=instance, partition_key=second).success
         assert check_states(instance, checks)["skipped_text"] == {key: "SUCCEEDED", second: "FAILED"}
+
+
+def test_a_matching_priority_glob_sets_the_run_priority(harness: Harness) -> None:
+    """YAML `priorities`: the first glob a file name matches (ignoring case) gives its run `dagster/priority`."""
+    harness.translation = TranslationResource(priorities={"hotfix*": 10, "*backlog*": -5, "HOTFIX_OLD*": 1})
+    for name, data in (("Hotfix_UI.xlsx", b"a"), ("dialog_backlog.xlsx", b"b"), ("plain.xlsx", b"c")):
+        harness.drop(name, data)
+    result = harness.two_ticks()
+    by_key = {request.partition_key: request.tags.get("dagster/priority") for request in result.run_requests}
+    assert {key.split("-")[0]: tag for key, tag in by_key.items()} == {
+        "Hotfix_UI": "10", "dialog_backlog": "-5", "plain": None}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "problem"),
+    [("priorities: [hotfix]", "must map file-name patterns"), ("priorities: {'hot*': high}", "'priorities.hot*'")],
+)
+def test_bad_priorities_fail_at_start_naming_the_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yaml_text: str, problem: str
+) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml_text, encoding="utf-8")
+    monkeypatch.setenv("TRANSLATION_CONFIG", str(config))
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        load_settings()

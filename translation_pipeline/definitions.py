@@ -70,6 +70,7 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
             prices=settings.prices,
             language_aliases=settings.language_aliases,
             layouts=json.dumps(settings.layouts, ensure_ascii=False),
+            priorities=settings.priorities,
             include_hidden_sheets=pick("TRANSLATION_INCLUDE_HIDDEN_SHEETS", settings.include_hidden_sheets),
             max_part_mb=pick("TRANSLATION_MAX_PART_MB", settings.max_part_mb),
             max_package_mb=pick("TRANSLATION_MAX_PACKAGE_MB", settings.max_package_mb),

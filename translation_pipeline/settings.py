@@ -84,6 +84,7 @@ class Settings:
     language_aliases: dict[str, str] = field(default_factory=dict)
     max_length_defaults: dict[str, int] = field(default_factory=dict)  # sheet name -> max length
     layouts: list[dict[str, Any]] = field(default_factory=list)  # explicit sheet layouts (read/layout.py)
+    priorities: dict[str, int] = field(default_factory=dict)  # file-name glob -> `dagster/priority` of its run
 
     @property
     def model_name(self) -> str:
@@ -133,6 +134,18 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
     return number
 
 
+def _priorities(value: Any) -> dict[str, int]:
+    """`priorities` as {glob: whole number}; a higher number runs first, negative ones after the rest."""
+    if not isinstance(value, dict):
+        raise ConfigError("setting 'priorities' must map file-name patterns to whole numbers")
+    checked = {}
+    for pattern, priority in value.items():
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise ConfigError(f"setting 'priorities.{pattern}' must be a whole number, got {priority!r}")
+        checked[str(pattern)] = priority
+    return checked
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read settings from `TRANSLATION_CONFIG` (or ./translation_pipeline.yaml) and the environment."""
     env = os.environ if environ is None else environ
@@ -162,6 +175,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         coerced["max_length_defaults"] = {
             str(sheet): _coerce(f"max_length_defaults.{sheet}", length, int) for sheet, length in defaults.items()
         }
+    if "priorities" in coerced:
+        coerced["priorities"] = _priorities(coerced["priorities"])
     if "layouts" in coerced:
         from translation_pipeline.localization.read.layout import parse_layouts
 

@@ -36,6 +36,7 @@ class TranslationResource(dg.ConfigurableResource):
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)  # {model: {input, output}} USD per 1M
     language_aliases: dict[str, str] = Field(default_factory=dict)  # header spelling -> language code
     layouts: str = ""  # JSON list of the YAML `layouts:` entries (read/layout.py parse_layouts)
+    priorities: dict[str, int] = Field(default_factory=dict)  # file-name glob -> `dagster/priority` of its run
     include_hidden_sheets: bool = False
     max_part_mb: int = 1024
     max_package_mb: int = 4096

@@ -9,7 +9,7 @@ from dataclasses import replace
 import dagster as dg
 
 from translation_pipeline.localization.inbox.archive import archive_file
-from translation_pipeline.localization.inbox.intake import ReadyFile, scan
+from translation_pipeline.localization.inbox.intake import ReadyFile, priority_of, scan
 from translation_pipeline.localization.inbox.keys import display_name, name_bytes
 from translation_pipeline.localization.inbox.states import InboxCursor, digest, file_states
 from translation_pipeline.localization.read.languages import LanguageMatcher
@@ -24,6 +24,7 @@ MAX_FILES_PER_TICK = 50
 """Ready files checked and archived by one tick at most; the others stay ready for the next ticks."""
 TICK_BUDGET_SECONDS = 20.0
 """No further ready file is started once a tick has run this long (the daemon's tick timeout is 60 s)."""
+PRIORITY_TAG = "dagster/priority"  # from YAML `priorities`; the run queue starts higher numbers first
 
 
 @dg.sensor(
@@ -75,6 +76,7 @@ def workbook_drop_sensor(
     matcher = LanguageMatcher(translation.language_aliases)
     layouts = parse_layouts(json.loads(translation.layouts or "[]"))
     new_keys: list[str] = []
+    priorities: dict[str, int] = {}  # key -> `dagster/priority`: the run queue starts higher ones first
     queued: set[str] = set()
     for count, ready in enumerate(result.ready):
         if count == MAX_FILES_PER_TICK or (count and time.monotonic() - started > TICK_BUDGET_SECONDS):
@@ -106,6 +108,8 @@ def workbook_drop_sensor(
             continue
         context.log.info(f"{shown} -> {archived.key}")
         new_keys.append(archived.key)
+        if (priority := priority_of(ready.name, translation.priorities)) is not None:
+            priorities[archived.key] = priority
 
     rows = file_states(cursor, result.errors, queued)
     events: list[dg.AssetObservation] = []
@@ -117,11 +121,17 @@ def workbook_drop_sensor(
             skip_reason=f"no new workbook in {data_dir.inbox}", cursor=cursor.to_json(), asset_events=events
         )
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=key, partition_key=key) for key in new_keys],
+        run_requests=[
+            dg.RunRequest(run_key=key, partition_key=key, tags=_priority_tag(priorities.get(key))) for key in new_keys
+        ],
         dynamic_partitions_requests=[workbooks.build_add_request(new_keys)],
         cursor=cursor.to_json(),
         asset_events=events,
     )
+
+
+def _priority_tag(priority: int | None) -> dict[str, str]:
+    return {} if priority is None else {PRIORITY_TAG: str(priority)}
 
 
 def _workbook_problem(

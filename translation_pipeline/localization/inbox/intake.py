@@ -17,6 +17,7 @@ cursor's JSON keeps as \\udcXX escapes.
 from __future__ import annotations
 
 import errno
+import fnmatch
 import json
 import os
 import stat as stat_mode
@@ -256,3 +257,9 @@ def scan(inbox: Path, cursor: IntakeCursor) -> ScanResult:
 
 def _names(cursor: IntakeCursor) -> set[str]:
     return {*cursor.pending, *cursor.handled, *cursor.rejected, *cursor.failed, *cursor.refused_links}
+
+
+def priority_of(name: str, priorities: dict[str, int]) -> int | None:
+    """The priority of the first file-name glob in `priorities` that `name` matches (ignoring case), or None."""
+    folded = name.casefold()
+    return next((value for glob, value in priorities.items() if fnmatch.fnmatchcase(folded, glob.casefold())), None)
