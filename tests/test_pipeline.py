@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -11,8 +14,11 @@ from openpyxl import load_workbook
 from tests.conftest import register
 from tests.workbook_factory import assert_workbooks_equal_except
 from translation_pipeline.definitions import ASSETS, build_definitions, build_resources
+from translation_pipeline.localization.translate.prompt import PROMPT_VERSION
 from translation_pipeline.localization.translate.providers.pseudo import pseudo_localize
 from translation_pipeline.settings import load_settings
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def run(instance: dg.DagsterInstance, key: str, **kwargs: object) -> dg.ExecuteInProcessResult:
@@ -119,3 +125,24 @@ def test_language_aliases_from_the_config_file(
     assert result.success
     output = Path(result.output_for_node("translated_workbook")["output_path"])
     assert load_workbook(output).active["B2"].value == pseudo_localize("开始游戏")
+
+
+def test_assets_carry_owners_kinds_tags_and_code_versions(data_dir: Path) -> None:
+    graph = build_definitions().resolve_asset_graph()
+    for name in ("source_workbook", "translation_tasks", "translations", "translated_workbook"):
+        node = graph.get(dg.AssetKey(name))
+        assert node.owners == ["team:localization"] and node.tags["domain"] == "localization"
+        assert node.code_version and node.kinds
+    assert graph.get(dg.AssetKey("translations")).code_version == PROMPT_VERSION
+
+
+def test_dg_finds_and_loads_the_definitions(tmp_path: Path) -> None:
+    """`dg check defs` reads [tool.dg] in pyproject.toml and loads the one Definitions."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "TRANSLATION_DATA_DIR": str(tmp_path / "data"),
+           "VIRTUAL_ENV": str(Path(sys.executable).parents[1])}  # fmt: skip
+    env.pop("TRANSLATION_CONFIG", None)
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    done = subprocess.run([str(Path(sys.executable).parent / "dg"), "check", "defs"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All definitions loaded successfully" in done.stdout + done.stderr

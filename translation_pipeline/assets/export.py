@@ -5,13 +5,13 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from translation_pipeline.assets.common import ASSET_DEFAULTS
 from translation_pipeline.localization.check.glossary import Glossary, GlossaryError, load_glossary
 from translation_pipeline.localization.check.qa import cell_outcomes, findings, skipped_table, summarize, write_report
 from translation_pipeline.localization.inbox.archive import find_archived
 from translation_pipeline.localization.plan.tasks import TaskPlan
 from translation_pipeline.localization.read.ledger import needs_attention, skipped_counts
 from translation_pipeline.localization.write.export import CellFill, export_workbook
-from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.settings import load_settings
 
@@ -27,7 +27,7 @@ def _glossary(context: dg.AssetExecutionContext, glossary_file: str) -> Glossary
         return None
 
 
-@dg.asset(partitions_def=workbooks, group_name="localization", kinds={"excel"})
+@dg.asset(**ASSET_DEFAULTS, kinds={"excel"}, code_version="1")
 def translated_workbook(
     context: dg.AssetExecutionContext,
     translation_tasks: TaskPlan,

@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from translation_pipeline.assets.common import ASSET_DEFAULTS
 from translation_pipeline.localization.inbox.archive import ArchiveError, find_archived
 from translation_pipeline.localization.read.languages import LanguageMatcher
 from translation_pipeline.localization.read.layout import ExplicitLayout, parse_layouts
@@ -13,7 +14,6 @@ from translation_pipeline.localization.read.ledger import needs_attention, skipp
 from translation_pipeline.localization.read.report import layout_markdown, warning_summary
 from translation_pipeline.localization.read.workbook import ParsedWorkbook, WorkbookError, read_workbook, to_translate
 from translation_pipeline.localization.schemas import CellSchema, TableError, validated
-from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.llm import TranslationResource
 
@@ -39,7 +39,7 @@ class SourceWorkbookConfig(dg.Config):
     include_hidden_sheets: bool | None = None
 
 
-@dg.asset(partitions_def=workbooks, group_name="localization", kinds={"excel", "pandas"})
+@dg.asset(**ASSET_DEFAULTS, kinds={"excel", "pandas"}, code_version="1")
 def source_workbook(
     context: dg.AssetExecutionContext,
     config: SourceWorkbookConfig,

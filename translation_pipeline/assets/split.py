@@ -4,15 +4,15 @@ import dataclasses
 
 import dagster as dg
 
+from translation_pipeline.assets.common import ASSET_DEFAULTS
 from translation_pipeline.localization.plan.tasks import TaskPlan, plan_tasks
 from translation_pipeline.localization.read.report import layout_table
 from translation_pipeline.localization.read.workbook import ParsedWorkbook
 from translation_pipeline.localization.schemas import TableError
-from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.llm import TranslationResource
 
 
-@dg.asset(partitions_def=workbooks, group_name="localization", kinds={"pandas"})
+@dg.asset(**ASSET_DEFAULTS, kinds={"pandas"}, code_version="1")
 def translation_tasks(
     context: dg.AssetExecutionContext, source_workbook: ParsedWorkbook, translation: TranslationResource
 ) -> dg.Output[TaskPlan]:

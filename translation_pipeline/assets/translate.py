@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from translation_pipeline.assets.common import ASSET_DEFAULTS
 from translation_pipeline.localization.check.glossary import GlossaryError
 from translation_pipeline.localization.plan.tasks import TaskPlan, request_batches
 from translation_pipeline.localization.schemas import TranslationSchema, validated
@@ -21,8 +22,8 @@ from translation_pipeline.localization.translate.pinned import (
     resolve_translator,
 )
 from translation_pipeline.localization.translate.progress import Progress, publish
+from translation_pipeline.localization.translate.prompt import PROMPT_VERSION
 from translation_pipeline.localization.translate.providers.base import ProviderError
-from translation_pipeline.partitions import workbooks
 from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.settings import ConfigError
@@ -53,7 +54,7 @@ def settings_tags(settings: TranslatorSettings, pinned_by: str) -> dict[str, str
 
 
 # pool "llm": a Dagster concurrency pool bounds how many LLM steps run at once across runs
-@dg.asset(partitions_def=workbooks, group_name="localization", kinds={"python"}, pool="llm")
+@dg.asset(**ASSET_DEFAULTS, kinds={"python"}, pool="llm", code_version=PROMPT_VERSION)
 def translations(
     context: dg.AssetExecutionContext,
     config: TranslationsConfig,
