@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from translation_pipeline.localization.inbox.intake import (
+    QUIET_SECONDS,
     Failed,
     Handled,
     IntakeCursor,
@@ -281,3 +283,12 @@ def test_a_name_that_is_not_utf8_is_scanned_and_its_cursor_is_utf8_json(tmp_path
     assert "\\udcd6" in text and "坏 🎮" in text, "undecodable bytes escaped, other text as it is"
     restored = IntakeCursor.from_json(text)
     assert restored == cursor and isinstance(restored.failed["坏 🎮.xlsx"], Failed)
+
+
+def test_a_file_nothing_wrote_for_a_while_is_ready_at_first_sight(tmp_path: Path) -> None:
+    """Its ctime (moved by every write, never set back by a tool) is QUIET_SECONDS old: no second scan needed."""
+    (tmp_path / "Dialog.xlsx").write_bytes(b"PK\x03\x04 done")
+    fresh = scan(tmp_path, IntakeCursor())
+    assert fresh.ready == [] and "Dialog.xlsx" in fresh.cursor.pending
+    later = scan(tmp_path, IntakeCursor(), now_ns=time.time_ns() + (QUIET_SECONDS + 1) * 1_000_000_000)
+    assert [ready.name for ready in later.ready] == ["Dialog.xlsx"]

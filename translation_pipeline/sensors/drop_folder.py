@@ -29,7 +29,7 @@ PRIORITY_TAG = "dagster/priority"  # from YAML `priorities`; the run queue start
 
 @dg.sensor(
     job_name="translate_workbook_job",
-    minimum_interval_seconds=10,
+    minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def workbook_drop_sensor(

@@ -1,7 +1,8 @@
 """The drop folder: which files in the inbox are complete workbooks ready to be registered.
 
-A file is ready once its (size, mtime_ns) is the same on two consecutive scans; until then it is
-*pending*. Once registered it is *handled*: its (size, mtime_ns) -> key is remembered so an unchanged
+A file is ready once its (size, mtime_ns) is the same on two consecutive scans, or at first sight when nothing
+has written it for QUIET_SECONDS (its ctime, which every write moves and no tool can set back, is that old);
+until then it is *pending*. Once registered it is *handled*: its (size, mtime_ns) -> key is remembered so an unchanged
 file is neither hashed nor registered again. A ready file that is no workbook at all (`check_package`) is
 *rejected*: its (size, mtime_ns) is remembered so it is reported once, and checked again only when it
 changes. A ready file whose check or archiving failed (it cannot be read, say) is *failed*: remembered with
@@ -21,6 +22,7 @@ import fnmatch
 import json
 import os
 import stat as stat_mode
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -29,6 +31,7 @@ from translation_pipeline.localization.inbox.archive import WORKBOOK_SUFFIXES, j
 from translation_pipeline.localization.inbox.keys import display_name
 
 CURSOR_VERSION = 1
+QUIET_SECONDS = 3  # a file nothing wrote for this long is complete: ready at first sight
 """`failed` and `refused_links` came later without a new version: cursors without them read as having none."""
 LOCK_FILE = "Excel lock file"
 HIDDEN_FILE = "hidden file"
@@ -191,8 +194,9 @@ def link_target(link: Path, inbox: Path) -> Path | str:
     return real
 
 
-def scan(inbox: Path, cursor: IntakeCursor) -> ScanResult:
+def scan(inbox: Path, cursor: IntakeCursor, now_ns: int | None = None) -> ScanResult:
     """Compare the inbox with the previous scan: which workbooks are ready, and the next cursor."""
+    quiet_since = (time.time_ns() if now_ns is None else now_ns) - QUIET_SECONDS * 1_000_000_000
     ready: list[ReadyFile] = []
     ignored: list[Skipped] = []
     errors: list[Skipped] = []
@@ -241,7 +245,7 @@ def scan(inbox: Path, cursor: IntakeCursor) -> ScanResult:
         if failure is not None and failure[:3] == (*observation, stat.st_ctime_ns):
             failed[name] = failure
             continue
-        if cursor.pending.get(name) == observation:
+        if cursor.pending.get(name) == observation or max(stat.st_mtime_ns, stat.st_ctime_ns) <= quiet_since:
             ready.append(ReadyFile(Path(entry.path), observation, stat.st_ctime_ns, target))
         pending[name] = observation
     after = IntakeCursor(pending, handled, rejected, failed, refused_links)
