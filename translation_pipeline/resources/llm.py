@@ -4,6 +4,8 @@ env vars (`OPENAI_API_KEY`, `DASHSCOPE_API_KEY`), so they never reach run config
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import dagster as dg
 from pydantic import Field
 
@@ -59,24 +61,9 @@ class TranslationResource(dg.ConfigurableResource):
         GlossaryError when the configured glossary file, which a provider other than pseudo sends, does not
         exist."""
         sends = sends_glossary(self.provider, self.fallback_provider)
-        return TranslatorSettings(
-            provider=self.provider,
-            model=self.model_name,
-            fallback_provider=self.fallback_provider,
-            fallback_model=DEFAULT_MODELS.get(self.fallback_provider, ""),
-            glossary_sha256=glossary_sha256(self.glossary_file) if sends else "",
-            game=dict(self.game),
-            glossary_file=self.glossary_file,
-            concurrency=self.concurrency,
-            batch_max_items=self.batch_max_items,
-            batch_max_chars=self.batch_max_chars,
-            max_attempts=self.max_attempts,
-            min_batch_items=self.min_batch_items,
-            request_timeout=self.request_timeout,
-            requests_per_minute=self.requests_per_minute,
-            tokens_per_minute=self.tokens_per_minute,
-            backoff_base=self.backoff_base,
-            openai_base_url=self.openai_base_url,
-            dashscope_base_url=self.dashscope_base_url,
-            prices=dict(self.prices),
-        )
+        same = {f.name: getattr(self, f.name) for f in fields(TranslatorSettings) if f.name in type(self).model_fields}
+        return TranslatorSettings(**{
+            **same, "model": self.model_name, "fallback_model": DEFAULT_MODELS.get(self.fallback_provider, ""),
+            "glossary_sha256": glossary_sha256(self.glossary_file) if sends else "",
+            "game": dict(self.game), "prices": dict(self.prices),
+        })  # fmt: skip
