@@ -13,36 +13,16 @@ the `llm` pool).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.generate import write_workbook
+from tests.dagster_dev import BIN, DagsterDev, instance_env, wait_for
 from tests.fake_llm_server import FakeLLMServer
 from translation_pipeline.sensors.drop_folder import workbook_drop_sensor
-
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-# `dagster dev` started from a script ignores SIGTERM unless SIGINT is reset first (ENVIRONMENT.md)
-DEV = "import signal, os, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
-
-
-def instance_env(root: Path, server: FakeLLMServer) -> dict[str, str]:
-    home = root / "home"
-    home.mkdir(parents=True)
-    shutil.copy(REPO / "deploy" / "dagster.sqlite.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "TRANSLATION_DATA_DIR": str(root / "data"),
-           "TRANSLATION_PROVIDER": "openai", "OPENAI_BASE_URL": server.base_url_openai, "OPENAI_API_KEY": "bench"}
-    env.pop("TRANSLATION_CONFIG", None)
-    return env
 
 
 def outputs(root: Path) -> int:
@@ -56,39 +36,12 @@ def cli_seconds(files: list[Path], root: Path, server: FakeLLMServer) -> float:
     return time.perf_counter() - started
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, every: float = 0.2) -> float:
-    started = time.perf_counter()
-    while not condition():
-        if time.perf_counter() - started > timeout:
-            raise SystemExit("timed out")
-        time.sleep(every)
-    return time.perf_counter() - started
-
-
 def drop_seconds(batches: list[list[Path]], root: Path, server: FakeLLMServer) -> list[float]:
     """Start `dagster dev`, drop each batch of files into the inbox in turn; seconds until each batch's outputs."""
     env = instance_env(root, server)
     inbox = root / "data" / "inbox"
     inbox.mkdir(parents=True)
-    port = free_port()
-    dev = subprocess.Popen([sys.executable, "-c", DEV, str(BIN / "dagster"), "dev", "-w", "workspace.yaml",
-                            "-h", "127.0.0.1", "-p", str(port)], cwd=REPO, env=env, start_new_session=True,
-                           stdout=subprocess.DEVNULL, stderr=(root / "dev.log").open("wb"))  # fmt: skip
-    try:
-        def answering() -> bool:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=1):
-                    return True
-            except OSError:
-                return False
-
-        wait_for(answering, 120)
+    with DagsterDev(env, root / "dev.log"):
         time.sleep(15)  # the daemon's first sensor tick, so a drop is not timed against the start-up
         found, seconds = 0, []
         for files in batches:
@@ -96,15 +49,9 @@ def drop_seconds(batches: list[list[Path]], root: Path, server: FakeLLMServer) -
             for path in files:
                 shutil.copy(path, inbox / path.name)
             found += len(files)
-            wait_for(lambda want=found: outputs(root) >= want, 900)
+            wait_for(lambda want=found: outputs(root) >= want, 900, what="outputs")
             seconds.append(time.perf_counter() - started)
         return seconds
-    finally:
-        os.killpg(dev.pid, signal.SIGTERM)
-        try:
-            dev.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(dev.pid, signal.SIGKILL)
 
 
 def main() -> None:

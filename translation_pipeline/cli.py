@@ -17,7 +17,8 @@ from typing import TextIO
 
 import dagster as dg
 
-from translation_pipeline.localization.inbox.archive import WORKBOOK_SUFFIXES, archive_file
+from translation_pipeline.cancel import cancel_workbook, process_tags
+from translation_pipeline.localization.inbox.archive import WORKBOOK_SUFFIXES, ArchiveError, archive_file, find_archived
 from translation_pipeline.localization.translate.progress import Progress, subscribe
 from translation_pipeline.partitions import workbooks
 from translation_pipeline.sample import write_sample_workbook
@@ -135,12 +136,15 @@ def _run(
         # step's output in memory for the result (100k rows: 803 -> 588 MiB peak)
         result = dg.execute_job(
             dg.reconstructable(_cli_job), instance, run_config=_run_config(layouts, switch),
-            tags={**tags, PARTITION_TAG: key}, raise_on_error=False,
+            tags={**tags, **process_tags(), PARTITION_TAG: key}, raise_on_error=False,
         )  # fmt: skip
     finally:
         if unsubscribe:
             unsubscribe()
     if not result.success:
+        run = instance.get_run_by_id(result.run_id)
+        if run is not None and run.status == dg.DagsterRunStatus.CANCELED:
+            return False, f"{CANCELLED}run {result.run_id[:8]} stopped; {CANCELLED_NOTE}", False
         return False, _failure_message(result), False
     meta = result.asset_materializations_for_node("translated_workbook")[0].metadata
     skipped = meta["cells_skipped"].value
@@ -153,6 +157,8 @@ def _run(
 
 
 PARTITION_TAG = "dagster/partition"
+CANCELLED = "cancelled: "
+CANCELLED_NOTE = "every answered batch is kept: `translate` the file again to finish it"
 
 
 def _cli_job() -> dg.JobDefinition:
@@ -199,9 +205,46 @@ def translate(files: list[str], layouts: list[dict] | None = None, switch: dict[
                       "(QA report, sheet `skipped`; `translation-pipeline inspect` shows how each column was read)",
                       file=sys.stderr)  # fmt: skip
         else:
-            print(f"error: {name}: {message}", file=sys.stderr)
+            cancelled = message.startswith(CANCELLED)
+            line = f"cancelled: {name}: {message.removeprefix(CANCELLED)}" if cancelled else f"error: {name}: {message}"
+            print(line, file=sys.stderr)
             failed += 1
     return 1 if failed else NEEDS_ATTENTION if attention else 0
+
+
+def _keys_of(instance: dg.DagsterInstance, archive_dir: Path, name: str) -> list[str]:
+    """Partition keys `name` means: itself when it is one, else every version of the workbook file of that name
+    (as dropped or given to `translate`)."""
+    if instance.has_dynamic_partition(workbooks.name, name):
+        return [name]
+    file_name = Path(name).name
+    keys = []
+    for key in instance.get_dynamic_partitions(workbooks.name):
+        with contextlib.suppress(ArchiveError):
+            if find_archived(archive_dir, key).original_name == file_name:
+                keys.append(key)
+    return keys
+
+
+def cancel_command(names: list[str], wait_seconds: float) -> int:
+    """Cancel the queued and running runs of each workbook (a partition key, or a file name for all its
+    versions); exit code 1 when a name matches no workbook or a run did not stop within `wait_seconds`."""
+    instance, data_dir = _instance_and_data()
+    bad = 0
+    for name in names:
+        keys = _keys_of(instance, data_dir / "archive", name)
+        if not keys:
+            print(f"error: {name}: no such workbook (`translation-pipeline status` lists them)", file=sys.stderr)
+            bad += 1
+        for key in keys:
+            stopped = cancel_workbook(instance, key, wait_seconds)
+            if not stopped:
+                print(f"{key}: nothing to cancel (no queued or running run)")
+            for run in stopped:
+                state = "cancelled" if run.done else f"still {run.status.value.lower()} after {wait_seconds:g}s"
+                print(f"{key}: run {run.run_id[:8]} {state} ({run.how})")
+                bad += not run.done
+    return 1 if bad else 0
 
 
 def retry_failed(switch: dict[str, str] | None = None) -> int:
@@ -377,6 +420,9 @@ def main(argv: list[str] | None = None) -> int:
     sample = commands.add_parser("sample", help="write the sample workbook")
     sample.add_argument("path", type=Path)
     commands.add_parser("status", help="list workbooks: state, cells, failures, requests, tokens, cost, provider")
+    stop = commands.add_parser("cancel", help="stop a workbook's queued and running runs (answered batches are kept)")
+    stop.add_argument("workbooks", nargs="+", metavar="WORKBOOK", help="partition key, or file name (all versions)")
+    stop.add_argument("--wait", type=float, default=30.0, metavar="SECONDS", help="how long to wait for runs to stop")
     rerun = commands.add_parser("retry-failed", help="rerun now what the rerun_failed_workbooks schedule would")
     _switch_options(rerun)
     clean = commands.add_parser("cleanup", help="forget workbooks past the retention age (memory is kept)")
@@ -398,6 +444,8 @@ def main(argv: list[str] | None = None) -> int:
             return demo()
         if args.command == "status":
             return status()
+        if args.command == "cancel":
+            return cancel_command(args.workbooks, args.wait)
         if args.command == "retry-failed":
             return retry_failed(_switch_from(args))
         if args.command == "cleanup":

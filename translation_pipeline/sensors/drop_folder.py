@@ -24,6 +24,7 @@ MAX_FILES_PER_TICK = 50
 """Ready files checked and archived by one tick at most; the others stay ready for the next ticks."""
 TICK_BUDGET_SECONDS = 20.0
 """No further ready file is started once a tick has run this long (the daemon's tick timeout is 60 s)."""
+SOURCE_TAG = "translation/source"
 PRIORITY_TAG = "dagster/priority"  # from YAML `priorities`; the run queue starts higher numbers first
 
 
@@ -122,7 +123,7 @@ def workbook_drop_sensor(
         )
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=key, partition_key=key, tags=_priority_tag(priorities.get(key))) for key in new_keys
+            dg.RunRequest(run_key=key, partition_key=key, tags=_run_tags(priorities.get(key))) for key in new_keys
         ],
         dynamic_partitions_requests=[workbooks.build_add_request(new_keys)],
         cursor=cursor.to_json(),
@@ -130,8 +131,9 @@ def workbook_drop_sensor(
     )
 
 
-def _priority_tag(priority: int | None) -> dict[str, str]:
-    return {} if priority is None else {PRIORITY_TAG: str(priority)}
+def _run_tags(priority: int | None) -> dict[str, str]:
+    """Where the run came from (as the CLI's `translation/source: cli`) and its YAML priority, if any."""
+    return {SOURCE_TAG: "drop folder"} | ({} if priority is None else {PRIORITY_TAG: str(priority)})
 
 
 def _workbook_problem(

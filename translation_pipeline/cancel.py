@@ -1,0 +1,116 @@
+"""Cancel a workbook's runs: what the UI's Terminate does, also for runs a `translation-pipeline translate` process
+is executing, which no run launcher knows about.
+
+- A queued run is dequeued (marked cancelled before it starts).
+- A run launched by the daemon, a sensor, a schedule or the UI goes through the instance's run coordinator, as
+  the UI's Terminate: the run launcher marks it CANCELING and asks the code server to interrupt its process.
+- A run of a `translate` process on this machine (tags `translation/pid`, `translation/host`) is marked CANCELING,
+  then its process gets SIGINT. Dagster raises the interrupt inside the running step and, finding the run
+  CANCELING, ends it CANCELED. A run whose process is gone is marked CANCELED at once.
+
+The interrupted `translations` step stops sending at once; every batch already answered was checkpointed when it
+arrived, so a later run of the workbook requests only what is still missing. A cancelled run is not FAILURE: the
+rerun schedule and `retry-failed` leave it alone until someone runs the workbook again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+from dagster import DagsterRunStatus
+
+PARTITION_TAG = "dagster/partition"
+PID_TAG = "translation/pid"
+HOST_TAG = "translation/host"
+CANCELLED_TAG = "translation/cancelled"
+ACTIVE = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+]
+
+
+def process_tags() -> dict[str, str]:
+    """Tags of a run this process executes itself, so that `cancel` can reach it."""
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """One run asked to stop: how, and the status it had when `cancel_workbook` stopped waiting."""
+
+    run_id: str
+    how: str
+    status: DagsterRunStatus
+
+    @property
+    def done(self) -> bool:
+        return self.status == DagsterRunStatus.CANCELED
+
+
+def active_runs(instance: dg.DagsterInstance, key: str) -> list[dg.DagsterRun]:
+    return list(instance.get_runs(dg.RunsFilter(tags={PARTITION_TAG: key}, statuses=ACTIVE)))
+
+
+def _is_translate_process(pid: int) -> bool:
+    """Is `pid` alive and a `translation-pipeline` process (not another one that got its number since)?"""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        try:
+            os.kill(pid, 0)  # no /proc (macOS): only whether it is alive
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    return b"translation" in command
+
+
+def _interrupt(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
+    """Stop a run a `translate` process executes: CANCELING, then SIGINT to that process."""
+    host, pid = run.tags.get(HOST_TAG), int(run.tags[PID_TAG])
+    if host != socket.gethostname():
+        return f"not stopped: its translate process runs on {host} (cancel it there)"
+    if run.status != DagsterRunStatus.CANCELING:
+        instance.report_run_canceling(run, message="cancel requested by translation-pipeline cancel")
+    if not _is_translate_process(pid):
+        instance.report_run_canceled(run, message=f"its translate process {pid} is gone")
+        return f"marked cancelled (its translate process {pid} is gone)"
+    os.kill(pid, signal.SIGINT)
+    return f"interrupted its translate process {pid}"
+
+
+def cancel_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
+    """Ask one active run to stop; returns how."""
+    instance.add_run_tags(run.run_id, {CANCELLED_TAG: "by translation-pipeline cancel"})
+    if run.status in (DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED):
+        instance.report_run_canceled(run, message="cancelled before it started")
+        return "dequeued"
+    if PID_TAG in run.tags:
+        return _interrupt(instance, run)
+    if instance.run_coordinator.cancel_run(run.run_id):
+        return "terminated through the run launcher"
+    return "asked to stop (the run launcher could not reach its process)"
+
+
+def cancel_workbook(instance: dg.DagsterInstance, key: str, wait_seconds: float = 30.0) -> list[Cancellation]:
+    """Cancel every active run of partition `key`, then wait up to `wait_seconds` for them to end."""
+    hows = {run.run_id: cancel_run(instance, run) for run in active_runs(instance, key)}
+    deadline = time.monotonic() + wait_seconds
+    statuses: dict[str, DagsterRunStatus] = {}
+    while True:
+        for run_id in hows:
+            run = instance.get_run_by_id(run_id)
+            statuses[run_id] = run.status if run else DagsterRunStatus.CANCELED
+        if all(status in (DagsterRunStatus.CANCELED, DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS)
+               for status in statuses.values()) or time.monotonic() >= deadline:  # fmt: skip
+            break
+        time.sleep(0.2)
+    return [Cancellation(run_id, how, statuses[run_id]) for run_id, how in hows.items()]
