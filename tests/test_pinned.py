@@ -33,7 +33,7 @@ from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.schedules.rerun_failed import ATTEMPT_TAG
 
 OPENAI = {"provider": "openai", "model": "gpt-4o-mini", "fallback_provider": "", "fallback_model": "",
-          "prompt_version": PROMPT_VERSION, "glossary_sha256": "", "game": {}}  # fmt: skip
+          "prompt_version": PROMPT_VERSION, "glossary_sha256": "", "game": {}, "mode": "realtime"}  # fmt: skip
 PSEUDO = {**OPENAI, "provider": "pseudo", "model": "pseudo-v2"}
 
 

@@ -11,6 +11,9 @@ is executing, which no run launcher knows about.
 The interrupted `translations` step stops sending at once; every batch already answered was checkpointed when it
 arrived, so a later run of the workbook requests only what is still missing. A cancelled run is not FAILURE: the
 rerun schedule and `retry-failed` leave it alone until someone runs the workbook again.
+
+A workbook in batch mode may have Batch API jobs open with no run at all: `cancel_batch_jobs` cancels them at the
+provider, reads what they answered and settles the rest, so the batch sensor requests nothing more.
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ from pathlib import Path
 
 import dagster as dg
 from dagster import DagsterRunStatus
+
+from translation_pipeline.localization.store import ProjectStore
+from translation_pipeline.localization.translate.contract import RequestBatch
+from translation_pipeline.localization.translate.engine import EngineResult
+from translation_pipeline.localization.translate.pinned import TranslatorSettings, build_translator
 
 PARTITION_TAG = "dagster/partition"
 PID_TAG = "translation/pid"
@@ -87,6 +95,23 @@ def _interrupt(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
     return f"interrupted its translate process {pid}"
 
 
+def reap_dead_runs(instance: dg.DagsterInstance, key: str) -> list[str]:
+    """Runs of `key` that a `translate` process on this machine was executing when it died (SIGKILL, a crash):
+    marked FAILURE, with their concurrency slots freed, so the next run of the workbook does not wait for the
+    `llm` pool slot a dead process holds (until the daemon's run monitoring would). Returns their ids."""
+    reaped = []
+    for run in active_runs(instance, key):
+        if PID_TAG not in run.tags or run.tags.get(HOST_TAG) != socket.gethostname():
+            continue
+        pid = int(run.tags[PID_TAG])
+        if pid == os.getpid() or _is_translate_process(pid):
+            continue
+        instance.report_run_failed(run, message=f"its translate process {pid} is gone (killed or crashed)")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        reaped.append(run.run_id)
+    return reaped
+
+
 def cancel_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
     """Ask one active run to stop; returns how."""
     instance.add_run_tags(run.run_id, {CANCELLED_TAG: "by translation-pipeline cancel"})
@@ -114,3 +139,24 @@ def cancel_workbook(instance: dg.DagsterInstance, key: str, wait_seconds: float 
             break
         time.sleep(0.2)
     return [Cancellation(run_id, how, statuses[run_id]) for run_id, how in hows.items()]
+
+
+def cancel_batch_jobs(store: ProjectStore, key: str, current: TranslatorSettings, wait_seconds: float = 30.0) -> str:
+    """Cancel the workbook's open Batch API jobs (its pinned provider's), keeping every line they answered;
+    returns one line saying what happened, "" when it had none."""
+    from translation_pipeline.localization.translate.batch.lane import build_lane
+    from translation_pipeline.localization.translate.batch.records import BatchRecords
+
+    jobs = BatchRecords(store).jobs(key, open_only=True)
+    if not jobs:
+        return ""
+    pinned = store.pinned_settings(key)
+    translator = build_translator(current.with_pinned(pinned) if pinned else current)
+
+    def no_realtime(batches: list[RequestBatch]) -> EngineResult:
+        raise AssertionError("cancelling sends nothing")
+
+    report = build_lane(translator, key, store, no_realtime).cancel(wait_seconds)
+    kept = f"{report.lines_read} answered lines read and kept"
+    left = f"; {len(report.open_jobs)} still open: {'; '.join(report.problems)}" if report.open_jobs else ""
+    return f"cancelled {len(jobs)} batch jobs ({kept}){left}"

@@ -13,11 +13,11 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import dagster as dg
 
-from translation_pipeline.cancel import cancel_workbook, process_tags
+from translation_pipeline.cancel import cancel_batch_jobs, cancel_workbook, process_tags, reap_dead_runs
 from translation_pipeline.localization.inbox.archive import WORKBOOK_SUFFIXES, ArchiveError, archive_file, find_archived
 from translation_pipeline.localization.translate.progress import Progress, subscribe
 from translation_pipeline.partitions import workbooks
@@ -30,6 +30,9 @@ from translation_pipeline.schedules.rerun_failed import (
     workbook_states,
 )
 from translation_pipeline.settings import DEFAULT_MODELS, ConfigError, load_settings
+
+if TYPE_CHECKING:
+    from translation_pipeline.localization.store import ProjectStore
 
 JOB_NAME = "translate_workbook_job"
 # the CLI prints its own lines; failures are reported once, as the step's message, without a traceback
@@ -82,6 +85,18 @@ def _failure_message(result: dg.JobExecutionResult) -> str:
     return "the run failed"
 
 
+class NotePrinter:
+    """Prints the notes of progress updates (the batch lane's waiting state), each once, on their own lines."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, progress: Progress) -> None:
+        if progress.note:
+            self.stream.write(f"  {progress.note}\n")
+            self.stream.flush()
+
+
 class ProgressBar:
     """Draws `translations [#####.....] 120/300 $0.0123` on one terminal line, at most 10 times a second."""
 
@@ -89,6 +104,10 @@ class ProgressBar:
         self.stream, self.width, self._last = stream, width, 0.0
 
     def __call__(self, progress: Progress) -> None:
+        if progress.note:
+            self.stream.write(f"\r  {progress.note}\n")
+            self.stream.flush()
+            return
         finished = progress.done >= progress.total
         now = time.monotonic()
         if not finished and now - self._last < 0.1:
@@ -111,14 +130,13 @@ def _instance_and_data() -> tuple[dg.DagsterInstance, Path]:
 NEEDS_ATTENTION = 3  # exit code: translated, but text was left for columns of unknown or ambiguous language
 
 
-def _run_config(layouts: list[dict] | None, switch: dict[str, str] | None = None) -> dict:
-    """Run config: quiet logs, the explicit layout of `source_workbook`, the provider switch of `translations`."""
-    ops = {}
+def _run_config(layouts: list[dict] | None, switch: dict[str, str] | None = None, wait: bool = True) -> dict:
+    """Run config: quiet logs, the explicit layout of `source_workbook`, the provider switch of `translations` and
+    whether it waits for batch jobs."""
+    ops: dict[str, dict] = {"translations": {"config": {**(switch or {}), "batch_wait": wait}}}
     if layouts:
         ops["source_workbook"] = {"config": {"layouts": layouts}}
-    if switch:
-        ops["translations"] = {"config": switch}
-    return {**QUIET_LOGS, "ops": ops} if ops else QUIET_LOGS
+    return {**QUIET_LOGS, "ops": ops}
 
 
 def _run(
@@ -127,26 +145,32 @@ def _run(
     tags: dict[str, str],
     layouts: list[dict] | None = None,
     switch: dict[str, str] | None = None,
+    wait: bool = True,
 ) -> tuple[bool, str, bool]:
     """Materialize one partition in-process: (success, the output lines or the failure message, needs attention)."""
     started = time.monotonic()
-    unsubscribe = subscribe(ProgressBar(sys.stdout)) if sys.stdout.isatty() else None
+    for run_id in reap_dead_runs(instance, key):
+        print(f"  run {run_id[:8]} of {key} was left running by a translate process that is gone: marked failed")
+    unsubscribe = subscribe(ProgressBar(sys.stdout) if sys.stdout.isatty() else NotePrinter(sys.stdout))
     try:
         # `execute_job` (the job's executor is in-process), not `execute_in_process`: that one keeps every
         # step's output in memory for the result (100k rows: 803 -> 588 MiB peak)
         result = dg.execute_job(
-            dg.reconstructable(_cli_job), instance, run_config=_run_config(layouts, switch),
+            dg.reconstructable(_cli_job), instance, run_config=_run_config(layouts, switch, wait),
             tags={**tags, **process_tags(), PARTITION_TAG: key}, raise_on_error=False,
         )  # fmt: skip
     finally:
-        if unsubscribe:
-            unsubscribe()
+        unsubscribe()
     if not result.success:
         run = instance.get_run_by_id(result.run_id)
         if run is not None and run.status == dg.DagsterRunStatus.CANCELED:
             return False, f"{CANCELLED}run {result.run_id[:8]} stopped; {CANCELLED_NOTE}", False
         return False, _failure_message(result), False
-    meta = result.asset_materializations_for_node("translated_workbook")[0].metadata
+    exported = result.asset_materializations_for_node("translated_workbook")
+    if not exported:  # batch mode without waiting: the provider's jobs are open
+        note = instance.get_run_by_id(result.run_id).tags.get("translation/batch", "waiting on batch jobs")
+        return True, f"{WAITING}{note}; run `translate` on it again, or let the daemon finish it", False
+    meta = exported[0].metadata
     skipped = meta["cells_skipped"].value
     attention = bool(meta["needs_attention"].value)
     counts = f"{meta['cells_written'].value} translated, {skipped} skipped" + (": see QA report" if skipped else "")
@@ -158,6 +182,7 @@ def _run(
 
 PARTITION_TAG = "dagster/partition"
 CANCELLED = "cancelled: "
+WAITING = "submitted: "
 CANCELLED_NOTE = "every answered batch is kept: `translate` the file again to finish it"
 
 
@@ -180,7 +205,9 @@ def _is_workbook_argument(name: str) -> bool:
     return True
 
 
-def translate(files: list[str], layouts: list[dict] | None = None, switch: dict[str, str] | None = None) -> int:
+def translate(
+    files: list[str], layouts: list[dict] | None = None, switch: dict[str, str] | None = None, wait: bool = True
+) -> int:
     """Register and materialize each file now (with its pinned provider and model, unless `switch` re-pins
     them); one error line per bad file, the others go on. Exit code 1 when a file failed, else NEEDS_ATTENTION
     when text was left for a column of unknown language, else 0."""
@@ -196,7 +223,7 @@ def translate(files: list[str], layouts: list[dict] | None = None, switch: dict[
         if not instance.has_dynamic_partition(workbooks.name, archived.key):
             instance.add_dynamic_partitions(workbooks.name, [archived.key])
         print(f"{prefix}: partition {archived.key}, translating ...", flush=True)
-        ok, message, needs = _run(instance, archived.key, {"translation/source": "cli"}, layouts, switch)
+        ok, message, needs = _run(instance, archived.key, {"translation/source": "cli"}, layouts, switch, wait)
         if ok:
             print(f"{prefix}: {message}")
             if needs:
@@ -229,7 +256,15 @@ def _keys_of(instance: dg.DagsterInstance, archive_dir: Path, name: str) -> list
 def cancel_command(names: list[str], wait_seconds: float) -> int:
     """Cancel the queued and running runs of each workbook (a partition key, or a file name for all its
     versions); exit code 1 when a name matches no workbook or a run did not stop within `wait_seconds`."""
-    instance, data_dir = _instance_and_data()
+    from translation_pipeline.definitions import build_resources
+    from translation_pipeline.localization.translate.batch.client import BatchApiError
+    from translation_pipeline.localization.translate.pinned import SettingUnavailable
+    from translation_pipeline.localization.translate.providers.base import ProviderError
+
+    settings = load_settings()
+    instance, data_dir = _instance(settings.data_path), settings.data_path
+    resources = build_resources(settings, environ={})  # plain values, no EnvVar: used outside Dagster
+    store, current = resources["store"].get_store(), resources["translation"].translator_settings()
     bad = 0
     for name in names:
         keys = _keys_of(instance, data_dir / "archive", name)
@@ -238,8 +273,15 @@ def cancel_command(names: list[str], wait_seconds: float) -> int:
             bad += 1
         for key in keys:
             stopped = cancel_workbook(instance, key, wait_seconds)
-            if not stopped:
-                print(f"{key}: nothing to cancel (no queued or running run)")
+            try:
+                batch = cancel_batch_jobs(store, key, current, wait_seconds)
+            except (BatchApiError, SettingUnavailable, ProviderError) as error:
+                batch = f"its batch jobs could not be cancelled: {error}"
+                bad += 1
+            if batch:
+                print(f"{key}: {batch}")
+            if not stopped and not batch:
+                print(f"{key}: nothing to cancel (no queued or running run, no open batch job)")
             for run in stopped:
                 state = "cancelled" if run.done else f"still {run.status.value.lower()} after {wait_seconds:g}s"
                 print(f"{key}: run {run.run_id[:8]} {state} ({run.how})")
@@ -301,9 +343,25 @@ def status() -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    for line in _batch_lines(store):
+        print(line)
     for line in latest_report_lines(instance):
         print(line)
     return 0
+
+
+def _batch_lines(store: ProjectStore) -> list[str]:
+    """The open Batch API jobs, one line each, under a heading; none when there are none."""
+    from translation_pipeline.localization.translate.batch.records import BatchRecords
+
+    open_jobs = BatchRecords(store).jobs(open_only=True)
+    if not open_jobs:
+        return []
+    lines = [f"batch jobs open: {len(open_jobs)}"]
+    for job in open_jobs:
+        done = f"{job.completed + job.failed}/{job.lines} lines done ({job.failed} failed)"
+        lines.append(f"  {job.workbook_key}  {job.batch_id or 'not created yet'}  {job.status}  {done}  {job.provider}")
+    return lines
 
 
 def cleanup_command(days: int | None, dry_run: bool) -> int:
@@ -351,6 +409,10 @@ def inspect_command(files: list[str], layouts: list[dict] | None) -> int:
     return 1 if failed else 0
 
 
+def _usd_range(cost: tuple[float, float] | None) -> str:
+    return "unknown price" if cost is None else f"${cost[0]:.4f}-${cost[1]:.4f}"
+
+
 def estimate_command(files: list[str], models: list[str] | None, layouts: list[dict] | None = None) -> int:
     """A dry run per file: tasks, memory hits, requests, tokens and cost per model; nothing is sent."""
     from translation_pipeline.localization.check.glossary import GlossaryError
@@ -387,7 +449,8 @@ def estimate_command(files: list[str], models: list[str] | None, layouts: list[d
             ("output tokens", f"{estimate.output_tokens_low}-{estimate.output_tokens_high}"),
         ]
         for model, cost in estimate.cost_usd.items():
-            rows.append((f"cost {model}", "unknown price" if cost is None else f"${cost[0]:.4f}-${cost[1]:.4f}"))
+            batch = estimate.batch_cost_usd[model]
+            rows.append((f"cost {model}", f"realtime {_usd_range(cost)} | batch API {_usd_range(batch)}"))
         width = max(len(label) for label, _ in rows)
         print(f"{name} (estimate, nothing sent)")
         for label, value in rows:
@@ -411,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("translate", help="translate workbooks now (same assets as the UI)")
     run.add_argument("files", nargs="+", metavar="FILE")
+    run.add_argument("--no-wait", dest="wait", action="store_false",
+                     help="batch mode: submit the provider's jobs and return (run it again, or the daemon, to finish)")
     _layout_options(run)
     _switch_options(run)
     look = commands.add_parser("inspect", help="dry run of reading: each sheet's header, columns, languages, skips")
@@ -437,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         layouts = _layout_from(args) if args.command in ("translate", "inspect", "estimate") else None
         if args.command == "translate":
-            return translate(args.files, layouts, _switch_from(args))
+            return translate(args.files, layouts, _switch_from(args), args.wait)
         if args.command == "inspect":
             return inspect_command(args.files, layouts)
         if args.command == "demo":

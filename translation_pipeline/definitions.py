@@ -19,6 +19,7 @@ from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.schedules.cleanup import build_cleanup_schedule
 from translation_pipeline.schedules.rerun_failed import build_rerun_schedule
+from translation_pipeline.sensors.batch_jobs import batch_jobs_sensor
 from translation_pipeline.sensors.drop_folder import workbook_drop_sensor
 from translation_pipeline.sensors.inbox import INBOX
 from translation_pipeline.settings import Settings, load_settings
@@ -75,6 +76,14 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
             max_part_mb=pick("TRANSLATION_MAX_PART_MB", settings.max_part_mb),
             max_package_mb=pick("TRANSLATION_MAX_PACKAGE_MB", settings.max_package_mb),
             max_compression_ratio=pick("TRANSLATION_MAX_COMPRESSION_RATIO", settings.max_compression_ratio),
+            mode=pick("TRANSLATION_MODE", settings.mode),
+            batch_poll_seconds=pick("TRANSLATION_BATCH_POLL_SECONDS", settings.batch_poll_seconds),
+            batch_retry_realtime_below=pick(
+                "TRANSLATION_BATCH_RETRY_REALTIME_BELOW", settings.batch_retry_realtime_below
+            ),
+            batch_file_max_lines=pick("TRANSLATION_BATCH_FILE_MAX_LINES", settings.batch_file_max_lines),
+            batch_file_max_mb=pick("TRANSLATION_BATCH_FILE_MAX_MB", settings.batch_file_max_mb),
+            batch_window_hours=pick("TRANSLATION_BATCH_WINDOW_HOURS", settings.batch_window_hours),
         ),
         "store": ProjectStoreResource(db_url=pick("TRANSLATION_DB_URL", settings.db_url), data_dir=data_dir),
         # step outputs live in the data dir, next to the archive, so any machine that mounts it can resume
@@ -88,7 +97,7 @@ def build_definitions(environ: dict[str, str] | None = None) -> dg.Definitions:
         assets=[*ASSETS, INBOX],
         asset_checks=ASSET_CHECKS,
         jobs=[translate_workbook_job],
-        sensors=[workbook_drop_sensor],
+        sensors=[workbook_drop_sensor, batch_jobs_sensor],
         schedules=[
             build_rerun_schedule(settings.rerun_cron, settings.rerun_max_attempts),
             build_cleanup_schedule(settings.retention_days),

@@ -42,6 +42,12 @@ ENV_VARS = {
     "TRANSLATION_MAX_PART_MB": "max_part_mb",
     "TRANSLATION_MAX_PACKAGE_MB": "max_package_mb",
     "TRANSLATION_MAX_COMPRESSION_RATIO": "max_compression_ratio",
+    "TRANSLATION_MODE": "mode",
+    "TRANSLATION_BATCH_POLL_SECONDS": "batch_poll_seconds",
+    "TRANSLATION_BATCH_RETRY_REALTIME_BELOW": "batch_retry_realtime_below",
+    "TRANSLATION_BATCH_FILE_MAX_LINES": "batch_file_max_lines",
+    "TRANSLATION_BATCH_FILE_MAX_MB": "batch_file_max_mb",
+    "TRANSLATION_BATCH_WINDOW_HOURS": "batch_window_hours",
 }
 
 
@@ -77,6 +83,13 @@ class Settings:
     max_part_mb: int = 1024  # one part, unpacked
     max_package_mb: int = 4096  # all parts, unpacked
     max_compression_ratio: int = 200  # unpacked : packed, for a part of 16 MiB or more
+    # the batch lane (localization/translate/batch): the providers' Batch APIs at half price
+    mode: str = "realtime"  # or batch
+    batch_poll_seconds: float = 60.0  # how often a waiting `translate` asks the provider
+    batch_retry_realtime_below: int = 50  # fewer items than this to send again: realtime, not another job
+    batch_file_max_lines: int = 50_000  # requests per input file (the providers' limit)
+    batch_file_max_mb: int = 200  # MB per input file (the providers' limit)
+    batch_window_hours: float = 24.0  # a job not finished this long after creation is treated as expired
     # YAML-only settings
     game: dict[str, str] = field(default_factory=dict)
     glossary_file: str = ""
@@ -104,7 +117,8 @@ class Settings:
 
 
 # settings where 0 is meaningful (unlimited, no wait)
-ZERO_ALLOWED = {"requests_per_minute", "tokens_per_minute", "backoff_base"}
+ZERO_ALLOWED = {"requests_per_minute", "tokens_per_minute", "backoff_base", "batch_retry_realtime_below"}
+MODES = ("realtime", "batch")
 
 
 def _coerce(name: str, value: Any, kind: type) -> Any:
@@ -187,4 +201,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     settings = Settings(**coerced)
     if settings.provider not in DEFAULT_MODELS:
         raise ConfigError(f"TRANSLATION_PROVIDER must be one of pseudo, openai, qwen; got {settings.provider!r}")
+    if settings.mode not in MODES:
+        raise ConfigError(f"TRANSLATION_MODE must be realtime or batch; got {settings.mode!r}")
     return settings

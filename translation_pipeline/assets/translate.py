@@ -3,6 +3,7 @@ model and other text settings are the workbook's pinned ones (`localization/tran
 
 import json
 import time
+from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
@@ -12,11 +13,20 @@ from translation_pipeline.assets.common import ASSET_DEFAULTS
 from translation_pipeline.localization.check.glossary import GlossaryError
 from translation_pipeline.localization.plan.tasks import TaskPlan, request_batches
 from translation_pipeline.localization.schemas import TranslationSchema, validated
-from translation_pipeline.localization.store import MemoryScope
+from translation_pipeline.localization.store import MemoryScope, ProjectStore
+from translation_pipeline.localization.translate.batch.client import BatchApiError
+from translation_pipeline.localization.translate.batch.lane import LaneReport, build_lane
 from translation_pipeline.localization.translate.contract import ProviderReply, RequestBatch
-from translation_pipeline.localization.translate.engine import ProviderStopped, RequestRecord
+from translation_pipeline.localization.translate.engine import (
+    Engine,
+    EngineResult,
+    EngineStats,
+    ProviderStopped,
+    RequestRecord,
+)
 from translation_pipeline.localization.translate.pinned import (
     SettingUnavailable,
+    Translator,
     TranslatorSettings,
     describe,
     resolve_translator,
@@ -38,6 +48,11 @@ class TranslationsConfig(dg.Config):
         default="", description="pseudo, openai or qwen: re-pin this workbook to it (and this process's settings)"
     )
     switch_model: str = Field(default="", description="re-pin this workbook to this model")
+    batch_wait: bool = Field(
+        default=False,
+        description="batch mode: wait here for the provider's jobs (the CLI does); else submit, end, and let "
+        "batch_jobs_sensor request the run that completes the workbook",
+    )
 
 
 def settings_tags(settings: TranslatorSettings, pinned_by: str) -> dict[str, str]:
@@ -54,14 +69,16 @@ def settings_tags(settings: TranslatorSettings, pinned_by: str) -> dict[str, str
 
 
 # pool "llm": a Dagster concurrency pool bounds how many LLM steps run at once across runs
-@dg.asset(**ASSET_DEFAULTS, kinds={"python"}, pool="llm", code_version=PROMPT_VERSION)
+# output_required=False: in batch mode a run may end with the provider's jobs still open; the workbook's export
+# then waits for the run batch_jobs_sensor requests when they are done
+@dg.asset(**ASSET_DEFAULTS, kinds={"python"}, pool="llm", code_version=PROMPT_VERSION, output_required=False)
 def translations(
     context: dg.AssetExecutionContext,
     config: TranslationsConfig,
     translation_tasks: TaskPlan,
     translation: TranslationResource,
     store: ProjectStoreResource,
-) -> dg.Output[pd.DataFrame]:
+) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetObservation]:
     """A translation or a failure reason per task. Stored answers are reused, never requested again."""
     tasks = translation_tasks.tasks
     project_store = store.get_store()
@@ -129,8 +146,16 @@ def translations(
             context.log.info(f"translated {done}/{total} ({rate:.1f}/s, ETA {eta:.0f}s, cost so far {spent})")
 
     engine = translator.engine(checkpoint, progress)
+    lane = None
     try:
-        result = engine.run(request_batches(pending))
+        if settings.mode == "batch":
+            lane = _batch_lane(context, key, translator, project_store, engine, pending, config.batch_wait)
+            if lane.waiting:
+                yield _waiting(context, key, lane)
+                return
+            result = _lane_result(project_store, translator, pending, lane, engine.stats)
+        else:
+            result = engine.run(request_batches(pending))
     except ProviderStopped as stopped:
         raise dg.Failure(description=str(stopped), allow_retries=False) from None
     finally:  # answered requests were logged with their checkpoint; log the others too
@@ -165,9 +190,10 @@ def translations(
     stats = result.stats
     cost = stats.cost_usd
     busiest = sorted(stats.per_batch().items(), key=lambda kv: -int(kv[1]["requests"] or 0))[:10]
-    return dg.Output(
+    yield dg.Output(
         table,
         metadata={
+            **(_lane_metadata(lane) if lane else {}),
             "provider": provider.name,
             "model": provider.model,
             "fallback": f"{fallback.name} ({fallback.model})" if fallback else "none",
@@ -198,3 +224,90 @@ def translations(
             "seconds": round(time.monotonic() - started, 2),
         },
     )
+
+
+def _batch_lane(
+    context: dg.AssetExecutionContext,
+    key: str,
+    translator: Translator,
+    store: ProjectStore,
+    engine: Engine,
+    pending: pd.DataFrame,
+    wait: bool,
+) -> LaneReport:
+    """The pending tasks through the batch lane; its answers are in the translation memory when it returns."""
+
+    def progress(line: str) -> None:
+        context.log.info(line)
+        publish(Progress("batch", 0, 0, note=line))
+
+    try:
+        lane = build_lane(translator, key, store, engine.run, progress)
+        report = lane.run(request_batches(pending), wait=wait)
+    except BatchApiError as error:
+        raise dg.Failure(description=f"{key}: batch lane: {error}", allow_retries=error.retryable) from None
+    for problem in report.problems:
+        context.log.warning(problem)
+    return report
+
+
+def _jobs_table(report: LaneReport) -> dg.MetadataValue:
+    rows = "".join(f"| {job.batch_id or '-'} | {job.status} | {job.lines} | {job.completed} | {job.failed} | "
+                   f"{job.job_key} |\n" for job in report.open_jobs)  # fmt: skip
+    header = "| batch | status | lines | completed | failed | job |\n|---|---|---|---|---|---|\n"
+    return dg.MetadataValue.md(header + rows)
+
+
+def _waiting(context: dg.AssetExecutionContext, key: str, report: LaneReport) -> dg.AssetObservation:
+    """The run ends with the provider's jobs open: say so on the run and on the asset, where the UI shows it."""
+    jobs = report.open_jobs
+    lines = sum(job.lines for job in jobs)
+    done = sum(job.completed + job.failed for job in jobs)
+    note = f"waiting on {len(jobs)} batch jobs ({done}/{lines} lines done): " + ", ".join(
+        job.batch_id or job.job_key for job in jobs[:10]
+    )
+    context.instance.add_run_tags(context.run_id, {"translation/batch": note[:1000]})
+    context.log.info(f"{key}: {note}; batch_jobs_sensor requests the run that completes it")
+    return dg.AssetObservation(
+        asset_key=context.asset_key, partition=key,
+        metadata={"batch_state": "waiting", "batch_jobs": _jobs_table(report), "open_jobs": len(jobs),
+                  "lines": lines, "lines_done": done, **_lane_metadata(report)},
+    )  # fmt: skip
+
+
+def _lane_metadata(report: LaneReport) -> dict[str, object]:
+    return {
+        "lane": "batch",
+        "batch_cycle": report.cycle,
+        "batch_jobs_submitted": report.jobs_submitted,
+        "batch_lines_submitted": report.lines_submitted,
+        "batch_items_submitted": report.items_submitted,
+        "batch_lines_read": report.lines_read,
+        "batch_items_sent_realtime": report.realtime_items,
+        "batch_problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in report.problems[:50]) or "none"),
+    }
+
+
+def _lane_result(
+    store: ProjectStore, translator: Translator, pending: pd.DataFrame, report: LaneReport, stats: EngineStats
+) -> EngineResult:
+    """The batch lane's outcome per pending task: answers from the translation memory, where the lane stored them,
+    and the cycle's final failures."""
+    translations: dict[str, str] = {}
+    models: dict[str, str] = {}
+    for (source, target), group in pending.groupby(["source_language", "target_language"]):
+        for model in translator.models:
+            wanted = group[~group["task_id"].isin(translations)]
+            scope = MemoryScope(source, target, model, translator.settings.prompt_version)
+            stored = store.lookup(scope, wanted["source_text"].tolist())
+            for tid, text in zip(wanted["task_id"], wanted["source_text"], strict=True):
+                if text in stored:
+                    translations[tid], models[tid] = stored[text], model
+    failures: dict[str, str] = {}
+    attempts: dict[str, int] = {}
+    columns = ["task_id", "source_language", "target_language", "source_text"]
+    for tid, source, target, text in pending[columns].itertuples(index=False, name=None):
+        attempts[tid] = report.attempts.get((source, target, text), 1)
+        if tid not in translations:
+            failures[tid] = report.failures.get((source, target, text), "no answer from the batch lane")
+    return EngineResult(translations, failures, attempts, stats, models)

@@ -70,6 +70,7 @@ llm_calls = sa.Table(
     # added after the first release: nullable, so `_migrate` can add them to an existing table
     sa.Column("cost_usd", sa.Float, nullable=True),
     sa.Column("outcome", sa.String(300), nullable=True),
+    sa.Column("lane", sa.String(16), nullable=True),  # realtime (also NULL, from older releases) or batch
 )
 
 # what a workbook version is translated with (provider, model, prompt version, glossary hash, game context, as
@@ -83,6 +84,43 @@ workbook_settings = sa.Table(
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
 
+
+# the batch lane (localization/translate/batch): one row per provider batch job, written before anything is sent,
+# and one per request line it holds; `localization/translate/batch/records.py` reads and writes them
+batch_jobs = sa.Table(
+    "batch_jobs",
+    metadata,
+    sa.Column("job_key", sa.String(40), primary_key=True),  # ours, also in the provider batch's metadata
+    sa.Column("workbook_key", sa.String(100), nullable=False, index=True),
+    sa.Column("cycle", sa.Integer, nullable=False),  # one cycle: from a run with nothing open until all collected
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),  # intent, the provider's statuses, then collected
+    sa.Column("input_file_id", sa.String(100), nullable=True),
+    sa.Column("batch_id", sa.String(100), nullable=True),
+    sa.Column("output_file_id", sa.String(100), nullable=True),
+    sa.Column("error_file_id", sa.String(100), nullable=True),
+    sa.Column("lines", sa.Integer, nullable=False),
+    sa.Column("completed", sa.Integer, nullable=False, default=0),
+    sa.Column("failed", sa.Integer, nullable=False, default=0),
+    sa.Column("note", sa.String(300), nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+batch_lines = sa.Table(
+    "batch_lines",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job_key", sa.String(40), nullable=False, index=True),
+    sa.Column("custom_id", sa.String(100), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("request", CELL_TEXT, nullable=False),  # the request batch as JSON: languages, items
+    sa.Column("state", sa.String(16), nullable=False),  # sent, done
+    sa.Column("failures", CELL_TEXT, nullable=True),  # JSON {item id: reason} of a done line
+    sa.Column("followed", sa.String(16), nullable=False, default=""),  # its failures: "", resent or final
+    sa.UniqueConstraint("job_key", "custom_id", name="uq_batch_line"),
+)
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -102,8 +140,8 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-# Each retry follows another process's finished CREATE/ALTER (4 tables, 1 index, 2 added columns): 10 is plenty.
-_SCHEMA_ATTEMPTS = 10
+# Each retry follows another process's finished CREATE/ALTER (6 tables, 3 indexes, 3 added columns): 20 is plenty.
+_SCHEMA_ATTEMPTS = 20
 
 
 def _driver_error_is(error: BaseException, mysql_codes: set[int], sqlite_messages: tuple[str, ...]) -> bool:
@@ -232,6 +270,7 @@ class ProjectStore:
         completion_tokens: int,
         latency_ms: int,
         cost_usd: float | None = None,
+        lane: str = "realtime",
     ) -> None:
         """One transaction: the answers into memory, the checkpoint row and the call-log row. Retried when it
         lost a lock to a concurrent run (seen on MariaDB: two runs inserting overlapping memory rows)."""
@@ -273,6 +312,7 @@ class ProjectStore:
                         "created_at": now,
                         "cost_usd": cost_usd,
                         "outcome": "answered",
+                        "lane": lane,
                     }
                 ],
             )

@@ -43,6 +43,12 @@ class TranslationResource(dg.ConfigurableResource):
     max_part_mb: int = 1024
     max_package_mb: int = 4096
     max_compression_ratio: int = 200
+    mode: str = "realtime"  # or batch: the providers' Batch APIs
+    batch_poll_seconds: float = 60.0
+    batch_retry_realtime_below: int = 50
+    batch_file_max_lines: int = 50_000
+    batch_file_max_mb: int = 200
+    batch_window_hours: float = 24.0
 
     @property
     def package_limits(self) -> PackageLimits:

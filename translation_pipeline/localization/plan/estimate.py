@@ -19,6 +19,7 @@ price has an unknown cost (None). Retries and re-sent items are not counted: the
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from translation_pipeline.localization.read.layout import ExplicitLayout, parse_
 from translation_pipeline.localization.read.workbook import read_workbook, to_translate
 from translation_pipeline.localization.store import MemoryScope, ProjectStore
 from translation_pipeline.localization.translate.contract import user_message
-from translation_pipeline.localization.translate.pricing import PriceTable
+from translation_pipeline.localization.translate.pricing import LANES, PriceTable
 from translation_pipeline.localization.translate.prompt import PROMPT_VERSION, GameInfo, system_prompt
 from translation_pipeline.settings import ConfigError, Settings
 
@@ -100,6 +101,7 @@ class Estimate:
     output_tokens_high: int
     tokenizer: str
     cost_usd: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    batch_cost_usd: dict[str, tuple[float, float] | None] = field(default_factory=dict)  # the Batch API lane
 
 
 def _memory_hits(store: ProjectStore, tasks: pd.DataFrame, models: list[str]) -> set[str]:
@@ -152,11 +154,11 @@ def estimate_workbook(
     output_low = math.ceil(item_tokens * OUTPUT_RATIO_LOW) + overhead
     output_high = math.ceil(item_tokens * OUTPUT_RATIO_HIGH) + overhead
 
-    costs: dict[str, tuple[float, float] | None] = {}
-    for model in models:
-        low = prices.cost_usd(model, input_tokens, output_low)
-        high = prices.cost_usd(model, input_tokens, output_high)
-        costs[model] = None if low is None or high is None else (low, high)
+    costs: dict[str, dict[str, tuple[float, float] | None]] = {lane: {} for lane in LANES}
+    for lane, model in itertools.product(LANES, models):
+        low = prices.cost_usd(model, input_tokens, output_low, lane)
+        high = prices.cost_usd(model, input_tokens, output_high, lane)
+        costs[lane][model] = None if low is None or high is None else (low, high)
     return Estimate(
         file=str(path),
         cells_to_fill=int(to_translate(cells).sum()),
@@ -168,5 +170,6 @@ def estimate_workbook(
         output_tokens_low=output_low,
         output_tokens_high=output_high,
         tokenizer=method,
-        cost_usd=costs,
+        cost_usd=costs["realtime"],
+        batch_cost_usd=costs["batch"],
     )

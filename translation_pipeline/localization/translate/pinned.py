@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
     from translation_pipeline.localization.store import ProjectStore
 
-TEXT_FIELDS = ("provider", "model", "fallback_provider", "fallback_model", "prompt_version", "glossary_sha256", "game")
+# what is pinned: what changes the text, and the lane (a rerun of a batch workbook re-attaches to its jobs)
+TEXT_FIELDS = ("provider", "model", "fallback_provider", "fallback_model", "prompt_version", "glossary_sha256", "game",
+               "mode")  # fmt: skip
 API_KEY_VARS = {"openai": "OPENAI_API_KEY", "qwen": "DASHSCOPE_API_KEY"}
 SWITCH_HINT = ("switch explicitly with `translation-pipeline translate FILE --provider NAME` (or `retry-failed "
                "--provider NAME`), or run config ops.translations.config.switch_provider in the launchpad")  # fmt: skip
@@ -90,6 +92,12 @@ class TranslatorSettings:
     openai_base_url: str = ""
     dashscope_base_url: str = ""
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # {model: {input, output}} per 1M
+    mode: str = "realtime"  # or batch (localization/translate/batch)
+    batch_poll_seconds: float = 60.0
+    batch_retry_realtime_below: int = 50
+    batch_file_max_lines: int = 50_000
+    batch_file_max_mb: int = 200
+    batch_window_hours: float = 24.0
 
     def text_fields(self) -> dict[str, object]:
         """What is pinned: the settings that change the text (JSON-ready)."""

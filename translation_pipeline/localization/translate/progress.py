@@ -16,6 +16,7 @@ class Progress:
     done: int
     total: int
     cost_usd: float | None = None
+    note: str = ""  # a line to show as it is (the batch lane's waiting state)
 
 
 Listener = Callable[[Progress], None]

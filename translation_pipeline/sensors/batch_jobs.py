@@ -1,0 +1,105 @@
+"""`batch_jobs_sensor`: follows the batch lane's open provider jobs; when all of a workbook's are finished (or one
+needs re-attaching), requests the run that collects them and completes the partition.
+
+A run in batch mode without waiting submits its jobs and ends (`translations` is then not materialized, the
+export waits). This sensor asks the provider about each open job (one call per job, at most `MAX_JOBS` per
+tick), records the status and counts, and reports every changed workbook as an observation of `translations`
+(jobs, ids, counts) where the UI shows it. It never reads results: the run does, and stores each line as it is
+read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from translation_pipeline.cancel import active_runs
+from translation_pipeline.localization.translate.batch.client import FINAL, BatchApiError, BatchClient
+from translation_pipeline.localization.translate.batch.records import BatchRecords, Job
+from translation_pipeline.resources.llm import TranslationResource
+from translation_pipeline.resources.store import ProjectStoreResource
+
+MAX_JOBS = 200
+SOURCE_TAG = "translation/source"
+
+
+def _jobs_table(jobs: list[Job]) -> dg.MetadataValue:
+    header = "| batch | status | lines | completed | failed | job |\n|---|---|---|---|---|---|\n"
+    rows = "".join(f"| {j.batch_id or '-'} | {j.status} | {j.lines} | {j.completed} | {j.failed} | {j.job_key} |\n"
+                   for j in jobs)  # fmt: skip
+    return dg.MetadataValue.md(header + rows)
+
+
+def _client(clients: dict[str, BatchClient | BatchApiError], provider: str, translation: TranslationResource
+            ) -> BatchClient | BatchApiError:  # fmt: skip
+    if provider not in clients:
+        base_url = translation.openai_base_url if provider == "openai" else translation.dashscope_base_url
+        try:
+            clients[provider] = BatchClient(provider, base_url=base_url, timeout=translation.request_timeout)
+        except BatchApiError as error:
+            clients[provider] = error
+    return clients[provider]
+
+
+@dg.sensor(
+    job_name="translate_workbook_job",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Follows open Batch API jobs; requests the run that completes a workbook when its jobs are done.",
+)
+def batch_jobs_sensor(
+    context: dg.SensorEvaluationContext, store: ProjectStoreResource, translation: TranslationResource
+) -> dg.SensorResult | dg.SkipReason:
+    records = BatchRecords(store.get_store())
+    open_jobs = records.open_workbooks(limit=MAX_JOBS)
+    if not open_jobs:
+        return dg.SkipReason("no open batch job")
+    clients: dict[str, BatchClient | BatchApiError] = {}
+    requests, events = [], []
+    for key, jobs in open_jobs.items():
+        if active_runs(context.instance, key):
+            continue  # its run follows them itself
+        changed, ready = False, True
+        for job in jobs:
+            if job.batch_id is None:
+                continue  # recorded, never created: the run re-attaches or submits it
+            client = _client(clients, job.provider, translation)
+            if isinstance(client, BatchApiError):
+                context.log.warning(f"{key}: cannot follow job {job.batch_id}: {client}")
+                ready = False
+                continue
+            try:
+                status = client.retrieve(job.batch_id)
+            except BatchApiError as error:
+                context.log.warning(f"{key}: job {job.batch_id}: {error}")
+                ready = False
+                continue
+            if (status.status, status.completed, status.failed) != (job.status, job.completed, job.failed):
+                changed = True
+                records.update_job(job.job_key, status=status.status, completed=status.completed,
+                                   failed=status.failed, output_file_id=status.output_file_id,
+                                   error_file_id=status.error_file_id)  # fmt: skip
+            age = datetime.now(UTC).replace(tzinfo=None) - job.created_at
+            past_window = age > timedelta(hours=translation.batch_window_hours)  # the run cancels it
+            ready = ready and (status.status in FINAL or past_window)
+        jobs = records.jobs(key, open_only=True)
+        if changed:
+            done = sum(j.completed + j.failed for j in jobs)
+            events.append(dg.AssetObservation(
+                asset_key="translations", partition=key,
+                metadata={"batch_state": "ready" if ready else "waiting", "batch_jobs": _jobs_table(jobs),
+                          "open_jobs": len(jobs), "lines": sum(j.lines for j in jobs), "lines_done": done},
+            ))  # fmt: skip
+        if ready:
+            digest = hashlib.sha256("|".join(sorted(j.job_key for j in jobs)).encode()).hexdigest()[:12]
+            context.log.info(f"{key}: {len(jobs)} batch jobs finished; requesting the run that completes it")
+            requests.append(dg.RunRequest(run_key=f"{key}:batch:{digest}", partition_key=key,
+                                          tags={SOURCE_TAG: "batch jobs sensor"}))  # fmt: skip
+    for client in clients.values():
+        if isinstance(client, BatchClient):
+            client.close()
+    if not requests and not events:
+        return dg.SkipReason(f"{sum(map(len, open_jobs.values()))} batch jobs open, none finished")
+    return dg.SensorResult(run_requests=requests, asset_events=events)
