@@ -140,3 +140,24 @@ def test_cancel_stops_a_translate_process(tmp_path: Path, monkeypatch: pytest.Mo
         assert again.returncode == 0 and "nothing to cancel" in again.stdout
         unknown = _cli(env, "cancel", "nope.xlsx")
         assert unknown.returncode == 1 and "nope.xlsx: no such workbook" in unknown.stderr
+
+
+def test_a_batch_mode_drop_is_submitted_then_completed_by_the_batch_sensor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, home = tmp_path / "data", tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    inbox = data / "inbox"
+    inbox.mkdir(parents=True)
+    sample = write_sample_workbook(tmp_path / "sample_strings.xlsx")
+    with FakeLLMServer() as server:
+        server.batch_timing(in_progress_polls=0)  # a job is done when first asked about
+        env = instance_env(tmp_path, server, {"TRANSLATION_MODE": "batch"})
+        with DagsterDev(env, tmp_path / "dev.log"), dg.DagsterInstance.from_config(str(home)) as instance:
+            shutil.copy(sample, inbox / sample.name)
+            wait_for(lambda: _outputs(data), 240, every=0.5, what="the output")
+            completing, submitting = _runs_of(instance, "sample_strings-")  # newest first
+            assert submitting.tags["translation/source"] == "drop folder"
+            assert submitting.tags["translation/batch"].startswith("waiting on 1 batch jobs")
+            assert completing.tags["translation/source"] == "batch jobs sensor"
+            assert len(server.batches_created) == 1 and server.request_count == 0  # nothing went realtime
