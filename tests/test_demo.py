@@ -64,7 +64,7 @@ def test_the_example_config_shows_and_loads_every_setting() -> None:
     assert set(example) == {f.name for f in fields(Settings)}
     settings = load_settings({"TRANSLATION_CONFIG": str(EXAMPLE_CONFIG)})
     # the rest: defaults
-    examples = {"game", "prices", "language_aliases", "max_length_defaults", "layouts", "priorities"}
+    examples = {"game", "prices", "language_aliases", "max_length_defaults", "layouts", "priorities", "lineages"}
     assert {f.name for f in fields(Settings) if getattr(settings, f.name) != getattr(Settings(), f.name)} == examples
     assert GameInfo(**settings.game).world  # no key the prompt ignores
     assert PriceTable.from_settings(settings.prices).cost_usd("gpt-4o-mini", 1_000_000, 1_000_000) == 0.75

@@ -86,7 +86,8 @@ def test_translated_tasks_are_memory_hits(data_dir: Path, sample_workbook: Path)
     again = estimate(sample_workbook, ["pseudo-v2"])
     assert (again.tasks, again.memory_hits, again.tasks_to_request, again.requests) == (31, 31, 0, 0)
     assert again.input_tokens == 0 and again.output_tokens_low == 0
-    assert estimate(sample_workbook, ["gpt-4o-mini"]).memory_hits == 0  # memory is per model
+    # memory is per model, but a reviewer's approved text is not: 确定 -> "OK", prefilled in the sample
+    assert estimate(sample_workbook, ["gpt-4o-mini"]).memory_hits == 1
 
 
 def test_glossary_terms_are_counted(data_dir: Path, sample_workbook: Path, monkeypatch: pytest.MonkeyPatch) -> None:

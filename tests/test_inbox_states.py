@@ -254,7 +254,8 @@ def test_a_failure_that_a_rerun_can_mend_is_tagged_with_its_reason_only(
         key = register(instance, sample_workbook, data_dir)
         failed = run(instance, key)
         reason = failed.tags[FAILURE_TAG]
-        assert reason.startswith("sample_strings.xlsx: 36 of 36 cells could not be translated")
+        # 35: the sample's prefilled "OK" for 确定 is a reviewer's approved text, which fills UI!C2 without a request
+        assert reason.startswith("sample_strings.xlsx: 35 of 36 cells could not be translated")
         assert len(reason) <= REASON_CHARS and "\n" not in reason
         assert GAVE_UP_TAG not in failed.tags and failed.tags["dagster/will_retry"] == "true"
         assert [request.partition_key for request in evaluate(build_definitions(), instance)] == [key]

@@ -321,6 +321,7 @@ def status() -> int:
     store = ProjectStoreResource(db_url=settings.db_url, data_dir=str(settings.data_path)).get_store()
     rows = [("workbook", "state", "written", "failed", "skipped", "requests", "tokens", "cost_usd", "provider", "model",
              "note")]  # fmt: skip
+    versions = []  # a line per workbook version with its figures against the version before (localization/versions)
     for state in workbook_states(instance):
         written = failed = skipped = "-"
         condition = state.status.value.lower()
@@ -334,6 +335,8 @@ def status() -> int:
                 skipped = str(meta["cells_skipped"].value)
                 if meta["needs_attention"].value and condition == "success":
                     condition = "needs attention"
+            if "version_summary" in meta:
+                versions.append(f"  {state.key}: {meta['version_summary'].value}")
         requests, prompt, completion, cost = store.workbook_usage(state.key)
         pinned = store.pinned_settings(state.key) or {}
         note = failure_note(state)
@@ -343,6 +346,8 @@ def status() -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    if versions:
+        print("versions:", *versions, sep="\n")
     for line in _batch_lines(store):
         print(line)
     for line in latest_report_lines(instance):

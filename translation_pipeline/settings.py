@@ -48,6 +48,7 @@ ENV_VARS = {
     "TRANSLATION_BATCH_FILE_MAX_LINES": "batch_file_max_lines",
     "TRANSLATION_BATCH_FILE_MAX_MB": "batch_file_max_mb",
     "TRANSLATION_BATCH_WINDOW_HOURS": "batch_window_hours",
+    "TRANSLATION_RETRANSLATE_STALE": "retranslate_stale",
 }
 
 
@@ -90,6 +91,8 @@ class Settings:
     batch_file_max_lines: int = 50_000  # requests per input file (the providers' limit)
     batch_file_max_mb: int = 200  # MB per input file (the providers' limit)
     batch_window_hours: float = 24.0  # a job not finished this long after creation is treated as expired
+    # versions (localization/versions): our text whose source changed since is translated again and overwritten
+    retranslate_stale: bool = True
     # YAML-only settings
     game: dict[str, str] = field(default_factory=dict)
     glossary_file: str = ""
@@ -98,6 +101,7 @@ class Settings:
     max_length_defaults: dict[str, int] = field(default_factory=dict)  # sheet name -> max length
     layouts: list[dict[str, Any]] = field(default_factory=list)  # explicit sheet layouts (read/layout.py)
     priorities: dict[str, int] = field(default_factory=dict)  # file-name glob -> `dagster/priority` of its run
+    lineages: dict[str, str] = field(default_factory=dict)  # file-name glob -> lineage (versions of one workbook)
 
     @property
     def model_name(self) -> str:
@@ -160,6 +164,14 @@ def _priorities(value: Any) -> dict[str, int]:
     return checked
 
 
+def _lineages(value: Any) -> dict[str, str]:
+    """`lineages` as {file-name glob: lineage name}: the files it matches are versions of one workbook."""
+    if not isinstance(value, dict) or not all(isinstance(name, str) and name.strip() for name in value.values()):
+        raise ConfigError("setting 'lineages' must map file-name patterns to lineage names, e.g. "
+                          "{\"strings_v*.xlsx\": strings}")  # fmt: skip
+    return {str(pattern): name.strip() for pattern, name in value.items()}
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read settings from `TRANSLATION_CONFIG` (or ./translation_pipeline.yaml) and the environment."""
     env = os.environ if environ is None else environ
@@ -191,6 +203,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         }
     if "priorities" in coerced:
         coerced["priorities"] = _priorities(coerced["priorities"])
+    if "lineages" in coerced:
+        coerced["lineages"] = _lineages(coerced["lineages"])
     if "layouts" in coerced:
         from translation_pipeline.localization.read.layout import parse_layouts
 

@@ -1,4 +1,6 @@
-"""`translated_workbook`: the filled copy of the original, and the QA report beside it."""
+"""`translated_workbook`: the filled copy of the original, and the QA report beside it; in a new version of a
+workbook, stale machine text overwritten (never a reviewer's), and what each cell now holds recorded for the next
+version (`localization/versions`)."""
 
 from pathlib import Path
 
@@ -11,8 +13,10 @@ from translation_pipeline.localization.check.qa import cell_outcomes, findings, 
 from translation_pipeline.localization.inbox.archive import find_archived
 from translation_pipeline.localization.plan.tasks import TaskPlan
 from translation_pipeline.localization.read.ledger import needs_attention, skipped_counts
-from translation_pipeline.localization.write.export import CellFill, export_workbook
+from translation_pipeline.localization.versions.plan import record_version, version_report
+from translation_pipeline.localization.write.export import CellFill, export_workbook, written_text
 from translation_pipeline.resources.files import DataDirResource
+from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.settings import load_settings
 
 
@@ -27,12 +31,34 @@ def _glossary(context: dg.AssetExecutionContext, glossary_file: str) -> Glossary
         return None
 
 
-@dg.asset(**ASSET_DEFAULTS, kinds={"excel"}, code_version="1")
+def _version_metadata(report) -> dict[str, object]:
+    """The version figures (`version_*`), one line of them, and the first re-translated and needing-review cells."""
+    summary = report.summary
+    kept = ("lineage", "version", "previous_version")
+    return {
+        **{name: summary[name] or "none" for name in kept},
+        **{f"version_{name}": int(value) for name, value in summary.items() if name not in kept},
+        "version_summary": report.line(),
+        "version_retranslated": dg.MetadataValue.md(_table(report.retranslated)),
+        "version_needs_review": dg.MetadataValue.md(_table(report.needs_review)),
+    }
+
+
+def _table(frame: pd.DataFrame) -> str:
+    if not len(frame):
+        return "none"
+    shown = frame.head(20).astype(str).apply(lambda c: c.str.replace("|", "\\|").str.replace("\n", " "))
+    more = f"\n\n... and {len(frame) - 20} more (QA report)" if len(frame) > 20 else ""
+    return shown.to_markdown(index=False) + more
+
+
+@dg.asset(**ASSET_DEFAULTS, kinds={"excel"}, code_version="2")
 def translated_workbook(
     context: dg.AssetExecutionContext,
     translation_tasks: TaskPlan,
     translations: pd.DataFrame,
     data_dir: DataDirResource,
+    store: ProjectStoreResource,
 ) -> dg.Output[dict]:
     """Writes every translated cell and the QA report (findings warn, never block a cell); fails after
     writing when some cells could not be translated, so the partition shows as failed and the rerun
@@ -40,7 +66,11 @@ def translated_workbook(
     archived = find_archived(data_dir.archive, context.partition_key)
     outcomes = cell_outcomes(translation_tasks.assignments, translation_tasks.tasks, translations)
     done = outcomes[outcomes["status"] == "translated"]
-    fills = [CellFill(s, c, t) for s, c, t in zip(done["sheet"], done["cell"], done["text"], strict=True)]
+    version = translation_tasks.versions
+    stale = version.stale if version is not None else set()
+    fills = [
+        CellFill(s, c, t, (s, c) in stale) for s, c, t in zip(done["sheet"], done["cell"], done["text"], strict=True)
+    ]
     folder = data_dir.outbox / context.partition_key
     output = folder / archived.output_name
     summary = export_workbook(Path(archived.path), output, fills)
@@ -55,7 +85,13 @@ def translated_workbook(
     qa_summary = summarize(outcomes, issues)
     report = folder / archived.qa_report_name
     skipped = skipped_table(translation_tasks.skipped, outcomes, not_written)
-    write_report(report, issues, qa_summary, skipped, translation_tasks.layout)
+    versions = None
+    if version is not None:  # what each cell now holds, for the next version of the lineage
+        written = {(s, c): written_text(t) for s, c, t in zip(done["sheet"], done["cell"], done["text"], strict=True)
+                   if (s, c) not in not_written}  # fmt: skip
+        record_version(store.get_store(), version, written)
+        versions = version_report(version, written)
+    write_report(report, issues, qa_summary, skipped, translation_tasks.layout, versions)
     failed = int((outcomes["status"] != "translated").sum())
     metadata = {
         "output_path": dg.MetadataValue.path(str(output)),
@@ -76,6 +112,7 @@ def translated_workbook(
         "preview": dg.MetadataValue.md(
             done[["sheet", "cell", "language", "source", "text"]].head(10).to_markdown(index=False)
         ),
+        **(_version_metadata(versions) if versions is not None else {}),
     }
     context.log.info(f"wrote {summary.written} cells to {output}")
     if failed:

@@ -1,28 +1,53 @@
-"""`translation_tasks`: what to translate, deduplicated, cut into request batches."""
+"""`translation_tasks`: what to translate, deduplicated, cut into request batches; in a new version of a
+workbook (same lineage), also its stale machine text, never its reviewers' text (`localization/versions`)."""
 
 import dataclasses
 
 import dagster as dg
 
 from translation_pipeline.assets.common import ASSET_DEFAULTS
+from translation_pipeline.localization.inbox.archive import find_archived
 from translation_pipeline.localization.plan.tasks import TaskPlan, plan_tasks
 from translation_pipeline.localization.read.report import layout_table
 from translation_pipeline.localization.read.workbook import ParsedWorkbook
 from translation_pipeline.localization.schemas import TableError
+from translation_pipeline.localization.versions.classify import STATUSES
+from translation_pipeline.localization.versions.lineage import lineage_of
+from translation_pipeline.localization.versions.plan import plan_version
+from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.llm import TranslationResource
+from translation_pipeline.resources.store import ProjectStoreResource
+from translation_pipeline.settings import load_settings
 
 
-@dg.asset(**ASSET_DEFAULTS, kinds={"pandas"}, code_version="1")
+@dg.asset(**ASSET_DEFAULTS, kinds={"pandas"}, code_version="2")
 def translation_tasks(
-    context: dg.AssetExecutionContext, source_workbook: ParsedWorkbook, translation: TranslationResource
+    context: dg.AssetExecutionContext,
+    source_workbook: ParsedWorkbook,
+    translation: TranslationResource,
+    data_dir: DataDirResource,
+    store: ProjectStoreResource,
 ) -> dg.Output[TaskPlan]:
     """One task per (source text, target language) to fill; identical strings are translated once. The plan
-    carries the skip ledger on to export and the QA report."""
+    carries the skip ledger, and the version's classified cells, on to export and the QA report."""
+    key = context.partition_key
+    settings = load_settings()  # YAML-only `lineages`; retranslate_stale
+    archived = find_archived(data_dir.archive, key)
+    lineage = lineage_of(archived.original_name, settings.lineages)
     try:
-        plan = plan_tasks(source_workbook.cells, translation.batch_max_items, translation.batch_max_chars)
+        version = plan_version(store.get_store(), lineage, key, archived.original_name, source_workbook.cells,
+                               retranslate_stale=settings.retranslate_stale)  # fmt: skip
+        plan = plan_tasks(
+            source_workbook.cells, translation.batch_max_items, translation.batch_max_chars, also=version.stale
+        )
     except TableError as error:
-        raise dg.Failure(description=f"{context.partition_key}: {error}", allow_retries=False) from None
-    plan = dataclasses.replace(plan, skipped=source_workbook.ledger, layout=layout_table(source_workbook.sheets))
+        raise dg.Failure(description=f"{key}: {error}", allow_retries=False) from None
+    plan = dataclasses.replace(plan, skipped=source_workbook.ledger, layout=layout_table(source_workbook.sheets),
+                               versions=version)  # fmt: skip
+    statuses = version.classified["status"].value_counts()
+    if version.previous_key:
+        context.log.info(f"{key}: version {version.version_id} of {lineage!r}, compared with {version.previous_key}: "
+                         + ", ".join(f"{statuses.get(s, 0)} {s}" for s in STATUSES if statuses.get(s, 0)))  # fmt: skip
     per_language = plan.tasks.groupby("target_language").size().to_dict()
     return dg.Output(
         plan,
@@ -31,6 +56,9 @@ def translation_tasks(
             "tasks_after_dedupe": len(plan.tasks),
             "duplicates_saved": len(plan.assignments) - len(plan.tasks),
             "batches": plan.batch_count,
+            "lineage": lineage,
+            "previous_version": version.previous_key or "none",
+            "cells_by_version_status": dg.MetadataValue.json({s: int(statuses.get(s, 0)) for s in STATUSES}),
             "tasks_per_language": dg.MetadataValue.json({k: int(v) for k, v in per_language.items()}),
             "source_characters": int(plan.tasks["source_text"].str.len().sum()) if len(plan.tasks) else 0,
             "preview": dg.MetadataValue.md(plan.tasks.head(10).to_markdown(index=False)),

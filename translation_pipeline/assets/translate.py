@@ -104,8 +104,15 @@ def translations(
         return MemoryScope(source, target, model, settings.prompt_version)
 
     # 1. what an earlier run or another workbook already paid for (the fallback's answers too)
+    # reviewers' approved text first (any model; the most recent of a source's texts), then the machine memory
     reused: dict[str, str] = {}
+    from_reviewers = 0
     for (source, target), group in tasks.groupby(["source_language", "target_language"]):
+        approved = project_store.lookup_approved(source, target, group["source_text"].tolist())
+        hits = {tid: approved[text] for tid, text in zip(group["task_id"], group["source_text"], strict=True)
+                if text in approved}  # fmt: skip
+        reused.update(hits)
+        from_reviewers += len(hits)
         for model in translator.models:
             wanted = group[~group["task_id"].isin(reused)]
             stored = project_store.lookup(scope(source, target, model), wanted["source_text"].tolist())
@@ -114,7 +121,10 @@ def translations(
                     reused[tid] = stored[text]
     pending = tasks[~tasks["task_id"].isin(reused)]
     source_of = dict(zip(tasks["task_id"], tasks["source_text"], strict=True))
-    context.log.info(f"{len(tasks)} tasks: {len(reused)} from the store, {len(pending)} to request")
+    context.log.info(
+        f"{len(tasks)} tasks: {len(reused)} from the store ({from_reviewers} reviewers' approved text), "
+        f"{len(pending)} to request"
+    )
 
     # 2. the rest, each answer checkpointed the moment it arrives
     def checkpoint(batch: RequestBatch, answers: dict[str, str], reply: ProviderReply, record: RequestRecord) -> None:

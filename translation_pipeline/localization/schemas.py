@@ -21,12 +21,20 @@ CellSchema = pa.DataFrameSchema(
         "speaker": pa.Column(str),
         "note": pa.Column(str),
         "max_length": pa.Column("Int64", pa.Check.gt(0), nullable=True),
+        # the target's current text (None: empty, or a number or formula); read since versions, so optional
+        "target_text": pa.Column(str, nullable=True, required=False),
     },
     unique=["sheet", "target_cell"],
-    checks=pa.Check(
-        lambda df: df["source_text"].notna() == (df["source_kind"] == "text"),
-        error="source_text is set exactly for text sources",
-    ),
+    checks=[
+        pa.Check(
+            lambda df: df["source_text"].notna() == (df["source_kind"] == "text"),
+            error="source_text is set exactly for text sources",
+        ),
+        pa.Check(
+            lambda df: ~df["target_text"].notna() | df["target_filled"] if "target_text" in df else True,
+            error="target_text is set only for filled targets",
+        ),
+    ],
     strict=True,
     name="cells",
 )

@@ -122,6 +122,76 @@ batch_lines = sa.Table(
     sa.UniqueConstraint("job_key", "custom_id", name="uq_batch_line"),
 )
 
+# versions (localization/versions): each version of a lineage (a workbook's file name, or its YAML `lineages`
+# name), numbered by `id` in the order first planned, and per version every target cell of a text row as its
+# export left it; a new version is classified against the latest earlier version that was exported
+lineage_versions = sa.Table(
+    "lineage_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),  # the versions' order within a lineage
+    sa.Column("lineage_hash", sa.String(64), nullable=False),
+    sa.Column("lineage", sa.String(400), nullable=False),
+    sa.Column("workbook_key", sa.String(100), nullable=False),
+    sa.Column("file_name", sa.String(400), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("exported_at", sa.DateTime, nullable=True),  # set when its cells were recorded
+    sa.UniqueConstraint("lineage_hash", "workbook_key", name="uq_lineage_version"),
+)
+
+lineage_cells = sa.Table(
+    "lineage_cells",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("version_id", sa.Integer, nullable=False),
+    sa.Column("cell_hash", sa.String(64), nullable=False),  # of (sheet, row key, target language): the identity
+    sa.Column("sheet", sa.String(255), nullable=False),
+    sa.Column("row_key", CELL_TEXT, nullable=False),
+    sa.Column("target_language", sa.String(16), nullable=False),
+    sa.Column("cell", sa.String(16), nullable=False),  # where it was in that version (A1)
+    sa.Column("source_text", CELL_TEXT, nullable=False),  # the source the text is for
+    sa.Column("text", CELL_TEXT, nullable=True),  # what the cell held after the export; NULL: left empty
+    sa.Column("origin", sa.String(16), nullable=False),  # machine (the project wrote it), human, empty
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("version_id", "cell_hash", name="uq_lineage_cell"),
+)
+
+# reviewers' text learned from workbook versions: for (source text, languages), whatever the model; several texts
+# for one source are a conflict, the most recent (created_at, then id) fills new cells
+approved_memory = sa.Table(
+    "approved_memory",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source_hash", sa.String(64), nullable=False),
+    sa.Column("source_language", sa.String(16), nullable=False),
+    sa.Column("target_language", sa.String(16), nullable=False),
+    sa.Column("text_hash", sa.String(64), nullable=False),
+    sa.Column("source_text", CELL_TEXT, nullable=False),
+    sa.Column("text", CELL_TEXT, nullable=False),
+    sa.Column("lineage", sa.String(400), nullable=False),  # where it was learned
+    sa.Column("workbook_key", sa.String(100), nullable=False),
+    sa.Column("sheet", sa.String(255), nullable=False),
+    sa.Column("cell", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("source_hash", "source_language", "target_language", "text_hash", name="uq_approved_entry"),
+)
+
+
+VERSION_CELL_COLUMNS = ("sheet", "row_key", "target_language", "cell", "source_text", "text", "origin")
+
+
+@dataclass(frozen=True)
+class ApprovedEntry:
+    """A reviewer's text for a source, and where it was learned first."""
+
+    source_text: str
+    text: str
+    lineage: str
+    workbook_key: str
+    sheet: str
+    cell: str
+    created_at: datetime
+
+
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -380,6 +450,107 @@ class ProjectStore:
                 ).where(llm_calls.c.workbook_key == workbook_key)
             ).one()
         return int(row[0]), int(row[1]), int(row[2]), None if row[3] is None else float(row[3])
+
+    # --- versions (localization/versions) ------------------------------------------------------------------
+
+    @_retried_after_lost_lock
+    def register_version(self, lineage: str, workbook_key: str, file_name: str) -> int:
+        """The version number (`lineage_versions.id`) of a workbook version in its lineage; the first call
+        numbers it, later ones (reruns) get the same number."""
+        lineage_hash = text_hash(lineage)
+        row = {"lineage_hash": lineage_hash, "lineage": lineage[:400], "workbook_key": workbook_key,
+               "file_name": file_name[:400], "created_at": _now()}  # fmt: skip
+        with self.engine.begin() as conn:
+            conn.execute(self._insert_ignore(lineage_versions), [row])
+            return int(conn.scalar(
+                sa.select(lineage_versions.c.id).where(
+                    lineage_versions.c.lineage_hash == lineage_hash, lineage_versions.c.workbook_key == workbook_key
+                )
+            ))  # fmt: skip
+
+    def previous_version(self, lineage: str, version_id: int) -> tuple[int, str, datetime] | None:
+        """(version id, workbook key, exported at) of the latest version before `version_id` in the lineage whose
+        cells were recorded; None for a first version."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(lineage_versions.c.id, lineage_versions.c.workbook_key, lineage_versions.c.exported_at)
+                .where(
+                    lineage_versions.c.lineage_hash == text_hash(lineage),
+                    lineage_versions.c.id < version_id,
+                    lineage_versions.c.exported_at.is_not(None),
+                )
+                .order_by(lineage_versions.c.id.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else (int(row[0]), str(row[1]), row[2])
+
+    def version_cells(self, version_id: int) -> list[dict[str, object]]:
+        """The recorded cells of a version: sheet, row_key, target_language, cell, source_text, text, origin."""
+        columns = [lineage_cells.c[name] for name in VERSION_CELL_COLUMNS]
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(*columns).where(lineage_cells.c.version_id == version_id))
+            return [dict(zip(VERSION_CELL_COLUMNS, row, strict=True)) for row in rows]
+
+    @_retried_after_lost_lock
+    def record_version(self, version_id: int, cells: list[dict[str, object]]) -> None:
+        """Replace the recorded cells of a version (a rerun's export replaces its earlier one), in one transaction.
+        Each cell: VERSION_CELL_COLUMNS."""
+        now = _now()
+        rows = [
+            {**{name: cell[name] for name in VERSION_CELL_COLUMNS}, "version_id": version_id, "created_at": now,
+             "cell_hash": text_hash("\0".join((str(cell["sheet"]), str(cell["row_key"]),
+                                               str(cell["target_language"]))))}
+            for cell in cells
+        ]  # fmt: skip
+        with self.engine.begin() as conn:
+            conn.execute(lineage_cells.delete().where(lineage_cells.c.version_id == version_id))
+            for start in range(0, len(rows), 1000):
+                conn.execute(self._insert_ignore(lineage_cells), rows[start : start + 1000])
+            conn.execute(lineage_versions.update().where(lineage_versions.c.id == version_id).values(exported_at=now))
+
+    @_retried_after_lost_lock
+    def learn_approved(self, entries: list[dict[str, str]]) -> int:
+        """Reviewers' texts into the approved memory (each: source_language, target_language, source_text, text,
+        lineage, workbook_key, sheet, cell); a text already known for its source keeps its first date. Returns
+        how many were new."""
+        now = _now()
+        rows = [
+            {**entry, "lineage": entry["lineage"][:400], "source_hash": text_hash(entry["source_text"]),
+             "text_hash": text_hash(entry["text"]), "created_at": now}
+            for entry in entries
+        ]  # fmt: skip
+        new = 0
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), 500):
+                new += max(conn.execute(self._insert_ignore(approved_memory), rows[start : start + 500]).rowcount, 0)
+        return new
+
+    def approved_entries(
+        self, source_language: str, target_language: str, texts: list[str]
+    ) -> dict[str, list[ApprovedEntry]]:
+        """The approved texts of each source in `texts` (those that have any), oldest first: the last one wins."""
+        hashes = {text_hash(t): t for t in texts}
+        keys = list(hashes)
+        found: dict[str, list[ApprovedEntry]] = {}
+        table = approved_memory.c
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):
+                rows = conn.execute(
+                    sa.select(table.source_hash, table.text, table.lineage, table.workbook_key, table.sheet,
+                              table.cell, table.created_at)
+                    .where(table.source_hash.in_(keys[start : start + 500]),
+                           table.source_language == source_language, table.target_language == target_language)
+                    .order_by(table.created_at, table.id)
+                )  # fmt: skip
+                for source_hash, text, lineage, key, sheet, cell, created in rows:
+                    source = hashes[source_hash]
+                    found.setdefault(source, []).append(ApprovedEntry(source, text, lineage, key, sheet, cell, created))
+        return found
+
+    def lookup_approved(self, source_language: str, target_language: str, texts: list[str]) -> dict[str, str]:
+        """Reviewers' translations of `texts`: source text -> the most recent approved text."""
+        entries = self.approved_entries(source_language, target_language, texts)
+        return {source: found[-1].text for source, found in entries.items()}
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -18,6 +18,11 @@ Rules (the `rule` column):
 - `control_characters`: holds control characters Excel rejects (removed on export).
 
 Every finding but `translation` and `export` is a warning: it never blocks export of the cell.
+
+A new version of a workbook (same lineage, `localization/versions`) adds the sheets `versions` (the figures:
+rows added, removed, sources changed, re-translated, human cells learned, needing review, conflicts),
+`retranslated` (stale machine text written again: old and new source and text), `needs_review` (reviewers' text
+whose source changed: kept) and `conflicts` (several approved texts for one source: the most recent wins).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from openpyxl import Workbook
@@ -40,6 +46,11 @@ from translation_pipeline.localization.read.ledger import FAILED, NOT_WRITTEN, T
 from translation_pipeline.localization.translate.contract import FORMULA_STARTS, REPLACEMENT
 from translation_pipeline.localization.translate.placeholders import placeholder_problems
 from translation_pipeline.localization.write.export import MAX_CELL_CHARS
+
+if TYPE_CHECKING:
+    from translation_pipeline.localization.versions.plan import VersionReport
+
+VERSION_SHEETS = ("versions", "retranslated", "needs_review", "conflicts")
 
 REPORT_COLUMNS = [
     "sheet", "cell", "key", "language", "source", "translation", "status", "rule", "detail",
@@ -318,11 +329,12 @@ def write_report(
     summary: pd.DataFrame,
     skipped: pd.DataFrame | None = None,
     layout: pd.DataFrame | None = None,
+    versions: VersionReport | None = None,
 ) -> None:
     """An .xlsx a reviewer can filter: `summary` (per sheet and language), `findings` (one row per problem,
     cells that failed included), `skipped` (every cell left untranslated: sheet, range, count, reason, how
     to include it) and `layout` (each sheet's header rows and data range, each column's role and language
-    and how that was decided: header, content or layout).
+    and how that was decided: header, content or layout); with `versions`, the sheets of VERSION_SHEETS.
 
     No sheet lists every cell: that is the translated workbook itself, and at 100,000 rows such a sheet cost
     more than the workbook's own save. Every text is stored as text: a translation such as `=HYPERLINK(...)` is
@@ -335,6 +347,10 @@ def write_report(
     sheets = [("summary", summary), ("findings", issues), ("skipped", skipped)]
     if layout is not None and len(layout.columns):
         sheets.append(("layout", layout))
+    if versions is not None:
+        figures = pd.DataFrame({"figure": list(versions.summary), "value": [str(v) for v in versions.summary.values()]})
+        sheets += [("versions", figures), ("retranslated", versions.retranslated),
+                   ("needs_review", versions.needs_review), ("conflicts", versions.conflicts)]  # fmt: skip
     for name, frame in sheets:
         safe = _for_excel(frame)
         sheet = workbook.create_sheet(name)
@@ -352,6 +368,12 @@ def read_report(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         path, sheet_name=["findings", "summary"], dtype=dict.fromkeys(REPORT_COLUMNS, str), engine="openpyxl"
     )
     return _decoded(sheets["findings"]), _decoded(sheets["summary"])
+
+
+def read_version_sheets(path: Path) -> dict[str, pd.DataFrame]:
+    """The VERSION_SHEETS of a report written by `write_report` (text as text, `_xHHHH_` decoded)."""
+    sheets = pd.read_excel(path, sheet_name=list(VERSION_SHEETS), dtype=str, engine="openpyxl", keep_default_na=False)
+    return {name: _decoded(frame) for name, frame in sheets.items()}
 
 
 def _decoded(frame: pd.DataFrame) -> pd.DataFrame:

@@ -105,9 +105,12 @@ class Estimate:
 
 
 def _memory_hits(store: ProjectStore, tasks: pd.DataFrame, models: list[str]) -> set[str]:
-    """Task ids whose source text is stored for any of `models` (as the `translations` asset reuses them)."""
+    """Task ids whose source text has a reviewer's approved text, or is stored for any of `models` (as the
+    `translations` asset reuses them)."""
     hits: set[str] = set()
     for (source, target), group in tasks.groupby(["source_language", "target_language"]):
+        approved = store.lookup_approved(source, target, group["source_text"].tolist())
+        hits.update(group.loc[group["source_text"].isin(approved), "task_id"])
         for model in models:
             wanted = group[~group["task_id"].isin(hits)]
             stored = store.lookup(MemoryScope(source, target, model, PROMPT_VERSION), wanted["source_text"].tolist())

@@ -7,7 +7,9 @@ keeps its own row's max length, which QA checks the cell against.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -15,6 +17,9 @@ from translation_pipeline.localization.read.ledger import ledger_table
 from translation_pipeline.localization.read.workbook import to_translate
 from translation_pipeline.localization.schemas import AssignmentSchema, TaskSchema, validated
 from translation_pipeline.localization.translate.contract import BatchItem, RequestBatch
+
+if TYPE_CHECKING:
+    from translation_pipeline.localization.versions.plan import VersionPlan
 
 MAX_CONTEXTS_PER_TASK = 3
 MAX_CONTEXT_CHARS = 300
@@ -26,6 +31,7 @@ class TaskPlan:
     assignments: pd.DataFrame  # AssignmentSchema: which task fills which cell, and the row's own max length
     skipped: pd.DataFrame = field(default_factory=lambda: ledger_table([]))  # what reading left out
     layout: pd.DataFrame = field(default_factory=pd.DataFrame)  # how reading decided each column
+    versions: VersionPlan | None = None  # the version in its lineage: classified cells (localization/versions)
 
     @property
     def batch_count(self) -> int:
@@ -56,9 +62,17 @@ def _merge_contexts(contexts: pd.Series, group: pd.Series, groups: int) -> pd.Se
     return merged.str.slice(0, MAX_CONTEXT_CHARS).reset_index(drop=True)
 
 
-def plan_tasks(cells: pd.DataFrame, max_items: int = 40, max_chars: int = 6000) -> TaskPlan:
-    """Tasks for every empty target cell whose source is non-blank text, cut into batches."""
-    work = cells[to_translate(cells)].copy()
+def plan_tasks(
+    cells: pd.DataFrame, max_items: int = 40, max_chars: int = 6000, also: Set[tuple[str, str]] = frozenset()
+) -> TaskPlan:
+    """Tasks for every empty target cell whose source is non-blank text, and for the filled cells in `also`
+    ((sheet, cell): stale machine text of a new version), cut into batches."""
+    wanted = to_translate(cells)
+    if also:
+        stale = pd.Series([pair in also for pair in zip(cells["sheet"], cells["target_cell"], strict=True)],
+                          index=cells.index, dtype=bool)  # fmt: skip
+        wanted |= stale & (cells["source_kind"] == "text")
+    work = cells[wanted].copy()
     group_keys = ["source_language", "target_language", "source_text"]
     if work.empty:
         empty_tasks = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _TASK_DTYPES.items()})

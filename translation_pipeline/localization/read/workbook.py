@@ -63,6 +63,9 @@ CELL_COLUMNS = [
     "note",
     "max_length",
 ]
+# beside them: the target cell's current text (None when empty or not text), which tells a new version of a
+# workbook our text from a reviewer's (localization/versions)
+TARGET_TEXT = "target_text"
 
 
 def to_translate(cells: pd.DataFrame) -> pd.Series:
@@ -124,6 +127,11 @@ def _max_length(value: object) -> int | None:
     except ValueError:
         return None
     return number if number > 0 else None
+
+
+def _target_text(value: object) -> str | None:
+    """A target cell's text as it stands (not stripped), None when it is empty or holds no text."""
+    return value if type(value) is str else None
 
 
 def _text(value: object) -> str:
@@ -261,8 +269,6 @@ def _no_usable_sheet(reasons: str, skips: list[SkipEntry] | None = None) -> str:
     )
 
 
-
-
 def check_headers(
     path: Path,
     matcher: LanguageMatcher | None = None,
@@ -342,7 +348,8 @@ def read_workbook(
     if not any(not layout.skipped for layout in layouts_found):
         reasons = "; ".join(f"{layout.sheet!r}: {layout.skipped}" for layout in layouts_found) or "no sheets"
         raise WorkbookError(name, _no_usable_sheet(reasons, skips))
-    cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CELL_COLUMNS, dtype=str)
+    columns = [*CELL_COLUMNS, TARGET_TEXT]
+    cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns, dtype=str)
     cells["max_length"] = cells["max_length"].astype("Int64")
     cells["row"] = cells["row"].astype("int64")
     cells["target_filled"] = cells["target_filled"].astype(bool)
@@ -414,13 +421,14 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
         frame = pd.DataFrame({
             **shared, "target_language": code, "target_cell": [f"{letter}{n}" for n in numbers],
             "target_filled": [column in row for row in rows],
+            TARGET_TEXT: [_target_text(row.get(column)) for row in rows],
         })  # fmt: skip
         if grid.owned_ranges:
             mine = [grid.owned(n, column) for n in numbers]
             owned.cells += [(n, column) for n, m, k, row in zip(numbers, mine, kinds, rows, strict=True)
                             if m and k == "text" and column not in row]  # fmt: skip
             frame = frame[[not m for m in mine]]
-        frames.append(frame[CELL_COLUMNS])
+        frames.append(frame[[*CELL_COLUMNS, TARGET_TEXT]])
     plan.skips += [entry for entry in (owned, too_long, identifiers) if entry.cells]
     cells = pd.concat(frames, ignore_index=True)
     # the order the reader always had: row by row, each row's targets left to right

@@ -8,9 +8,10 @@ round trip would lose stays exactly as it was: parts it does not model (custom X
 comments...), comment box sizes, worksheet `extLst` extensions, styles, shared strings, the calculation chain,
 VBA in `.xlsm`.
 
-A fill goes into its cell only if that cell is empty (no formula, and no value or an empty text); it is
-written as an inline string keeping the cell's style, so a translation such as `=HYPERLINK(...)` never becomes
-a formula. A cell that did not exist gets the style Excel would give it when typing there (the row's, then
+A fill goes into its cell only if that cell is empty (no formula, and no value or an empty text), or, for a fill
+marked `overwrite` (stale machine text of a new version: `localization/versions`), if it holds a value but no
+formula; it is written as an inline string keeping the cell's style, so a translation such as `=HYPERLINK(...)`
+never becomes a formula. A cell that did not exist gets the style Excel would give it when typing there (the row's, then
 the column's). The package is written to a temporary file next to `output_path`, then renamed over it.
 
 Each worksheet part is patched by `sheet_xml.Worksheet`; a part it cannot patch (rows out of order, say) is
@@ -72,6 +73,7 @@ class CellFill:
     sheet: str  # worksheet title
     cell: str  # A1-style reference, e.g. "C7"
     text: str  # translation to write
+    overwrite: bool = False  # the cell may hold a value (never a formula): our stale text, replaced
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,12 @@ def _check(fill: CellFill, sheets: dict[str, str], index: int) -> Target | str:
     position = _position(fill.cell)
     if position is None:
         return INVALID_REFERENCE
-    return Target(index, position[0], position[1], text, removed > 0)
+    return Target(index, position[0], position[1], text, removed > 0, fill.overwrite)
+
+
+def written_text(text: str) -> str:
+    """The text a fill writes: `text` without the control characters no cell can hold."""
+    return _ILLEGAL_RE.sub("", text)
 
 
 def _position(reference: str) -> tuple[int, int] | None:

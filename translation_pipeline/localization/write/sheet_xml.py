@@ -63,6 +63,7 @@ class Target(NamedTuple):
     column: int
     text: str
     cleaned: bool
+    overwrite: bool = False  # a value in the cell is replaced (a formula never is)
 
 
 @lru_cache(maxsize=4096)
@@ -269,7 +270,10 @@ class Worksheet:
                     reasons[index] = ALREADY_WRITTEN
                     continue
                 cell = row.cells.get(target.column)
-                reasons[index] = reason = None if cell is None else self._cell_status(cell, shared)
+                reason = None if cell is None else self._cell_status(cell, shared)
+                if reason == HAS_VALUE and target.overwrite:
+                    reason = None
+                reasons[index] = reason
                 if reason is None:
                     writes[target.column] = target.text
             if writes:

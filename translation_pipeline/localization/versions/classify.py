@@ -1,0 +1,145 @@
+"""What each target cell of a new workbook version is, against what the project recorded for the version before.
+
+Per target cell of a row whose source is text (identity: sheet + row key + target language, `lineage.row_keys`),
+with `previous` the record of that identity in the latest earlier version the project exported:
+
+- `translate`: the target is empty: translate it (a row new in this version, or a cell still empty);
+- `keep`: it holds exactly the text the project wrote, for the same source: nothing to do;
+- `stale`: it holds exactly the text the project wrote, but the source changed since: translated again and
+  overwritten, the one case where a filled cell changes (`stale_kept` instead when `retranslate_stale` is off);
+- `human`: any other text (a reviewer's rewrite, a prefilled translation): never overwritten, learned as approved
+  memory for its source;
+- `review`: human text whose source changed since the project last saw it: kept and reported as needing review;
+  not learned until its source holds still (then the next version learns it), as an outdated translation is
+  not an approved one;
+- `other`: the target holds no text (a number, a formula) or only white space: left alone, not learned.
+
+A cell whose identity finds no record, or a record whose text differs, is first looked up by (sheet, language,
+source, text): on a sheet without a key column the identity is the row number, and a row inserted above shifts
+every row below; the same text for the same source in the version before is still the same cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from translation_pipeline.localization.versions.lineage import row_keys
+
+TRANSLATE, KEEP, STALE, STALE_KEPT, HUMAN, REVIEW, OTHER = (
+    "translate", "keep", "stale", "stale_kept", "human", "review", "other",
+)  # fmt: skip
+STATUSES = (TRANSLATE, KEEP, STALE, STALE_KEPT, HUMAN, REVIEW, OTHER)
+WORK = (TRANSLATE, STALE)  # what is sent to the model
+MACHINE, HUMAN_ORIGIN, EMPTY, OTHER_ORIGIN = "machine", "human", "empty", "other"  # `origin` of a record
+
+CLASSIFIED_COLUMNS = [
+    "sheet", "row", "target_cell", "key", "row_key", "source_language", "target_language", "source_text",
+    "target_text", "status", "previous_source", "previous_text", "previous_origin",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PreviousCell:
+    """What the project recorded for one cell identity in a version."""
+
+    sheet: str
+    row_key: str
+    target_language: str
+    cell: str
+    source_text: str
+    text: str | None
+    origin: str
+
+
+def previous_cells(records: Iterable[Mapping[str, object]]) -> list[PreviousCell]:
+    return [PreviousCell(**{name: record[name] for name in PreviousCell.__dataclass_fields__}) for record in records]
+
+
+def classify(
+    cells: pd.DataFrame, previous: Iterable[PreviousCell] | None = None, *, retranslate_stale: bool = True
+) -> pd.DataFrame:
+    """One row per target cell of a text source (CLASSIFIED_COLUMNS), in the cell table's order."""
+    text_cells = cells[cells["source_kind"] == "text"]
+    keys = row_keys(text_cells) if len(text_cells) else pd.Series([], dtype=str)
+    by_identity: dict[tuple[str, str, str], PreviousCell] = {}
+    by_text: dict[tuple[str, str, str, str], PreviousCell] = {}
+    for record in previous or ():
+        by_identity[(record.sheet, record.row_key, record.target_language)] = record
+        if record.text is not None:
+            by_text.setdefault((record.sheet, record.target_language, record.source_text, record.text), record)
+    targets = text_cells["target_text"] if "target_text" in text_cells else pd.Series(None, index=text_cells.index)
+    rows = []
+    columns = ["sheet", "row", "target_cell", "key", "source_language", "target_language", "source_text",
+               "target_filled"]  # fmt: skip
+    for (sheet, row, cell, key, source_language, language, source, filled), row_key, text in zip(
+        text_cells[columns].itertuples(index=False, name=None), keys, targets, strict=True
+    ):
+        text = None if pd.isna(text) else text
+        found = by_identity.get((sheet, row_key, language))
+        status, seen = _status(source, filled, text, found, by_text.get((sheet, language, source, text or "")))
+        if status == STALE and not retranslate_stale:
+            status = STALE_KEPT
+        rows.append((sheet, row, cell, key, row_key, source_language, language, source, text, status,
+                     None if seen is None else seen.source_text, None if seen is None else seen.text,
+                     None if seen is None else seen.origin))  # fmt: skip
+    frame = pd.DataFrame.from_records(rows, columns=CLASSIFIED_COLUMNS)
+    frame["row"] = frame["row"].astype("int64")
+    return frame
+
+
+def _status(
+    source: str, filled: bool, text: str | None, found: PreviousCell | None, same_text: PreviousCell | None
+) -> tuple[str, PreviousCell | None]:
+    """(status, the record the decision rests on)."""
+    if not filled:
+        return TRANSLATE, found
+    if text is None or not text.strip():
+        return OTHER, found
+    if found is None or found.text != text:
+        if same_text is not None:  # the row moved: the same text for the same source as before
+            found = same_text
+        elif found is None or found.text is None or found.source_text == source:
+            return HUMAN, found  # new human text, or a rewrite of our text for the same source
+        else:
+            return REVIEW, found  # rewritten, and its source changed since we last saw it
+    if found.origin == MACHINE:
+        return (KEEP if found.source_text == source else STALE), found
+    return (HUMAN if found.source_text == source else REVIEW), found
+
+
+def work_cells(classified: pd.DataFrame) -> set[tuple[str, str]]:
+    """(sheet, cell) of the cells to send to the model: empty targets and stale machine text."""
+    work = classified[classified["status"].isin(WORK)]
+    return set(zip(work["sheet"], work["target_cell"], strict=True))
+
+
+def version_records(classified: pd.DataFrame, written: Mapping[tuple[str, str], str]) -> list[dict[str, object]]:
+    """What to record for this version once exported, a record per classified cell (store.VERSION_CELL_COLUMNS).
+
+    `written`: (sheet, cell) -> text the export wrote. A stale cell not rewritten still holds our text for the
+    old source, so it is recorded with that source and stays stale.
+    """
+    records = []
+    for sheet, cell, row_key, language, source, text, status, old_source in classified[
+        ["sheet", "target_cell", "row_key", "target_language", "source_text", "target_text", "status",
+         "previous_source"]
+    ].itertuples(index=False, name=None):  # fmt: skip
+        new = written.get((sheet, cell))
+        if status in (TRANSLATE, STALE) and new is not None:
+            origin, source, text = MACHINE, source, new
+        elif status == TRANSLATE:
+            origin, text = EMPTY, None
+        elif status in (STALE, STALE_KEPT):
+            origin, source = MACHINE, old_source
+        elif status == KEEP:
+            origin = MACHINE
+        elif status in (HUMAN, REVIEW):
+            origin = HUMAN_ORIGIN
+        else:
+            origin, text = OTHER_ORIGIN, None
+        records.append({"sheet": sheet, "row_key": row_key, "target_language": language, "cell": cell,
+                        "source_text": source, "text": None if pd.isna(text) else text, "origin": origin})  # fmt: skip
+    return records

@@ -1,0 +1,174 @@
+"""A workbook version against its lineage in the project store: classified at planning, recorded at export.
+
+`plan_version` (the `translation_tasks` step) numbers the version in its lineage, classifies its cells against
+the latest earlier version that was exported (`classify`), learns the reviewers' text (`human` cells) as approved
+memory at once, so this version's own empty cells with the same source get it too, and names the conflicts:
+sources with several approved texts (the most recent wins). `record_version` (the `translated_workbook` step)
+records what the export left in each cell, for the next version; `version_report` gives the QA report's figures
+and lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from translation_pipeline.localization.store import ProjectStore
+from translation_pipeline.localization.versions.classify import (
+    CLASSIFIED_COLUMNS,
+    HUMAN,
+    REVIEW,
+    STALE,
+    STALE_KEPT,
+    TRANSLATE,
+    classify,
+    previous_cells,
+    version_records,
+    work_cells,
+)
+
+CONFLICT_COLUMNS = ["source_language", "language", "source", "text", "learned_at", "lineage", "workbook", "sheet",
+                    "cell", "wins"]  # fmt: skip
+RETRANSLATED_COLUMNS = ["sheet", "cell", "key", "language", "old_source", "new_source", "old_text", "new_text"]
+REVIEW_COLUMNS = ["sheet", "cell", "key", "language", "old_source", "new_source", "current_text"]
+
+
+@dataclass
+class VersionPlan:
+    """A workbook version in its lineage: its number, the version it is compared with, its classified cells."""
+
+    lineage: str
+    version_id: int
+    previous_key: str | None  # the workbook key of the version compared with; None for a first version
+    classified: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CLASSIFIED_COLUMNS))
+    previous_rows: set[tuple[str, str]] = field(default_factory=set)  # (sheet, row key) of the version before
+    changed_rows: int = 0  # rows of both versions whose source changed
+    learned: int = 0  # human cells learned as approved memory
+    conflicts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CONFLICT_COLUMNS))
+
+    @property
+    def work(self) -> set[tuple[str, str]]:
+        """(sheet, cell) of the cells to translate: empty ones and stale machine text."""
+        return work_cells(self.classified)
+
+    @property
+    def stale(self) -> set[tuple[str, str]]:
+        """(sheet, cell) of the filled cells the export may overwrite."""
+        stale = self.classified[self.classified["status"] == STALE]
+        return set(zip(stale["sheet"], stale["target_cell"], strict=True))
+
+
+def plan_version(
+    store: ProjectStore,
+    lineage: str,
+    workbook_key: str,
+    file_name: str,
+    cells: pd.DataFrame,
+    *,
+    retranslate_stale: bool = True,
+) -> VersionPlan:
+    """Classify a version's cells against its lineage's previous version and learn its reviewers' text."""
+    version_id = store.register_version(lineage, workbook_key, file_name)
+    previous = store.previous_version(lineage, version_id)
+    records = previous_cells(store.version_cells(previous[0])) if previous else []
+    classified = classify(cells, records, retranslate_stale=retranslate_stale)
+    previous_source = {(r.sheet, r.row_key): r.source_text for r in records}
+    current = classified.drop_duplicates(["sheet", "row_key"])
+    changed = sum(
+        1 for sheet, key, source in zip(current["sheet"], current["row_key"], current["source_text"], strict=True)
+        if (sheet, key) in previous_source and previous_source[(sheet, key)] != source
+    )  # fmt: skip
+    human = classified[classified["status"] == HUMAN]
+    store.learn_approved([
+        {"source_language": src, "target_language": tgt, "source_text": source, "text": text, "lineage": lineage,
+         "workbook_key": workbook_key, "sheet": sheet, "cell": cell}
+        for src, tgt, source, text, sheet, cell in human[
+            ["source_language", "target_language", "source_text", "target_text", "sheet", "target_cell"]
+        ].itertuples(index=False, name=None)
+    ])  # fmt: skip
+    return VersionPlan(
+        lineage=lineage,
+        version_id=version_id,
+        previous_key=previous[1] if previous else None,
+        classified=classified,
+        previous_rows=set(previous_source),
+        changed_rows=changed,
+        learned=len(human),
+        conflicts=_conflicts(store, classified),
+    )
+
+
+def _conflicts(store: ProjectStore, classified: pd.DataFrame) -> pd.DataFrame:
+    """Approved texts of the sources this version learns from or fills, where a source has more than one."""
+    wanted = classified[classified["status"].isin((HUMAN, TRANSLATE, STALE))]
+    rows = []
+    for (source_language, language), group in wanted.groupby(["source_language", "target_language"], sort=True):
+        found = store.approved_entries(source_language, language, group["source_text"].drop_duplicates().tolist())
+        for source in group["source_text"].drop_duplicates():
+            entries = found.get(source, [])
+            if len(entries) < 2:
+                continue
+            rows += [(source_language, language, source, e.text, e.created_at, e.lineage, e.workbook_key, e.sheet,
+                      e.cell, e is entries[-1]) for e in entries]  # fmt: skip
+    return pd.DataFrame.from_records(rows, columns=CONFLICT_COLUMNS)
+
+
+def record_version(store: ProjectStore, plan: VersionPlan, written: dict[tuple[str, str], str]) -> None:
+    """Record what the export left in each classified cell (`written`: (sheet, cell) -> text written)."""
+    store.record_version(plan.version_id, version_records(plan.classified, written))
+
+
+@dataclass(frozen=True)
+class VersionReport:
+    """The QA report's per-version figures and lists."""
+
+    summary: dict[str, object]
+    retranslated: pd.DataFrame  # RETRANSLATED_COLUMNS
+    needs_review: pd.DataFrame  # REVIEW_COLUMNS
+    conflicts: pd.DataFrame  # CONFLICT_COLUMNS
+
+    def line(self) -> str:
+        """The figures in one line, as `status` prints them."""
+        s = self.summary
+        return (f"version {s['version']} of {s['lineage']!r} (after {s['previous_version'] or 'none'}): "
+                f"{s['rows_added']} rows added, {s['rows_removed']} removed, {s['source_changed']} sources changed, "
+                f"{s['retranslated']} re-translated, {s['human_learned']} human cells learned, "
+                f"{s['needs_review']} need review, {s['conflicts']} conflicts")  # fmt: skip
+
+
+def version_report(plan: VersionPlan, written: dict[tuple[str, str], str]) -> VersionReport:
+    """Figures and lists of a version once exported (`written`: (sheet, cell) -> text written)."""
+    classified = plan.classified
+    rows = set(zip(classified["sheet"], classified["row_key"], strict=True))
+    stale = classified[classified["status"] == STALE]
+    done = [(sheet, cell) in written for sheet, cell in zip(stale["sheet"], stale["target_cell"], strict=True)]
+    redone = stale[pd.Series(done, index=stale.index, dtype=bool)]
+    retranslated = pd.DataFrame({
+        "sheet": redone["sheet"], "cell": redone["target_cell"], "key": redone["key"],
+        "language": redone["target_language"], "old_source": redone["previous_source"],
+        "new_source": redone["source_text"], "old_text": redone["target_text"],
+        "new_text": [written[(s, c)] for s, c in zip(redone["sheet"], redone["target_cell"], strict=True)],
+    }, columns=RETRANSLATED_COLUMNS).reset_index(drop=True)  # fmt: skip
+    review = classified[classified["status"] == REVIEW]
+    needs_review = pd.DataFrame({
+        "sheet": review["sheet"], "cell": review["target_cell"], "key": review["key"],
+        "language": review["target_language"], "old_source": review["previous_source"],
+        "new_source": review["source_text"], "current_text": review["target_text"],
+    }, columns=REVIEW_COLUMNS).reset_index(drop=True)  # fmt: skip
+    conflict_sources = plan.conflicts.drop_duplicates(["source_language", "language", "source"])
+    summary = {
+        "lineage": plan.lineage,
+        "version": plan.version_id,
+        "previous_version": plan.previous_key or "",
+        "rows": len(rows),
+        "rows_added": len(rows - plan.previous_rows),
+        "rows_removed": len(plan.previous_rows - rows),
+        "source_changed": plan.changed_rows,
+        "retranslated": len(retranslated),
+        "stale_not_retranslated": int((classified["status"] == STALE_KEPT).sum()) + len(stale) - len(redone),
+        "human_learned": plan.learned,
+        "needs_review": len(needs_review),
+        "conflicts": len(conflict_sources),
+    }
+    return VersionReport(summary, retranslated, needs_review, plan.conflicts.reset_index(drop=True))
