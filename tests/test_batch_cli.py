@@ -4,6 +4,7 @@ that submits and ends, `batch_jobs_sensor`, the run it requests."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -154,3 +155,30 @@ def test_cancel_cancels_the_jobs_and_keeps_what_was_answered(tmp_path: Path, ser
     assert not BatchRecords(store).jobs(open_only=True)
     assert store.workbook_usage(BatchRecords(store).jobs()[0].workbook_key)[0] == 2  # the two answered lines
     store.dispose()
+
+
+def test_switch_to_realtime_cancels_jobs_and_pays_only_for_the_rest(tmp_path: Path, server: FakeLLMServer) -> None:
+    server.batch_timing(manual=True)
+    sample = write_sample_workbook(tmp_path / "sample_strings.xlsx")
+    env = instance_env(tmp_path, server, {**BATCH, "TRANSLATION_BATCH_MAX_ITEMS": "5"})
+    assert _cli(env, "translate", "--no-wait", str(sample)).returncode == 0
+    server.advance_batches(lines=2)
+    server.batch_timing(seconds_per_line=1000)
+    answered = {item for r in server.batch_requests[:2] for item in _items(r)}
+
+    done = _cli(env, "translate", "--mode", "realtime", str(sample))
+    assert done.returncode == 0, done.stderr
+    resent = {item for r in _realtime(server) for item in _items(r)}
+    assert answered and not answered & resent, "items the batch lane answered were paid for again"
+    submitted = server.file_bytes(server.batches_created[0]["input_file_id"]).decode().splitlines()
+    everything = {item for line in submitted for item in _items(json.loads(line))}
+    assert answered | resent == everything  # each task paid for once, by one lane
+    assert load_workbook(_output(done.stdout))["Dialog"]["D2"].value == "[en] 勇者，欢迎来到晨曦村！"
+    store = _store(tmp_path)
+    assert not BatchRecords(store).jobs(open_only=True)
+    store.dispose()
+
+
+def _items(request: dict) -> list[tuple[str, str]]:
+    content = json.loads(request["body"]["messages"][-1]["content"])
+    return [(content["target_language"], item["text"]) for item in content["items"]]

@@ -552,13 +552,15 @@ def _switch_options(parser: argparse.ArgumentParser) -> None:
         help="re-pin the workbooks to this provider (with this process's glossary and game settings)",
     )  # fmt: skip
     group.add_argument("--model", default=None, help="re-pin the workbooks to this model")
+    group.add_argument("--mode", choices=["realtime", "batch"], default=None,
+                       help="re-pin the workbooks to this lane (realtime: open batch jobs are cancelled, answers kept)")
 
 
 def _switch_from(args: argparse.Namespace) -> dict[str, str] | None:
-    """The `translations` run config of `--provider` / `--model`, or None without them."""
-    if not (args.provider or args.model):
+    """The `translations` run config of `--provider` / `--model` / `--mode`, or None without them."""
+    if not (args.provider or args.model or args.mode):
         return None
-    return {"switch_provider": args.provider or "", "switch_model": args.model or ""}
+    return {"switch_provider": args.provider or "", "switch_model": args.model or "", "switch_mode": args.mode or ""}
 
 
 def _layout_from(args: argparse.Namespace) -> list[dict] | None:

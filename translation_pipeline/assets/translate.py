@@ -16,6 +16,7 @@ from translation_pipeline.localization.schemas import TranslationSchema, validat
 from translation_pipeline.localization.store import MemoryScope, ProjectStore
 from translation_pipeline.localization.translate.batch.client import BatchApiError
 from translation_pipeline.localization.translate.batch.lane import LaneReport, build_lane
+from translation_pipeline.localization.translate.batch.records import BatchRecords
 from translation_pipeline.localization.translate.contract import ProviderReply, RequestBatch
 from translation_pipeline.localization.translate.engine import (
     Engine,
@@ -48,6 +49,7 @@ class TranslationsConfig(dg.Config):
         default="", description="pseudo, openai or qwen: re-pin this workbook to it (and this process's settings)"
     )
     switch_model: str = Field(default="", description="re-pin this workbook to this model")
+    switch_mode: str = Field(default="", description="realtime or batch: re-pin this workbook to that lane")
     batch_wait: bool = Field(
         default=False,
         description="batch mode: wait here for the provider's jobs (the CLI does); else submit, end, and let "
@@ -85,7 +87,8 @@ def translations(
     key = context.partition_key
     try:
         resolved = resolve_translator(
-            project_store, key, translation.translator_settings(), config.switch_provider, config.switch_model
+            project_store, key, translation.translator_settings(), config.switch_provider, config.switch_model,
+            config.switch_mode,
         )
     except SettingUnavailable as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
@@ -102,6 +105,9 @@ def translations(
 
     def scope(source: str, target: str, model: str) -> MemoryScope:
         return MemoryScope(source, target, model, settings.prompt_version)
+
+    if settings.mode == "realtime":
+        _leave_batch_lane(context, key, translator, project_store)
 
     # 1. what an earlier run or another workbook already paid for (the fallback's answers too)
     # reviewers' approved text first (any model; the most recent of a source's texts), then the machine memory
@@ -321,3 +327,20 @@ def _lane_result(
         if tid not in translations:
             failures[tid] = report.failures.get((source, target, text), "no answer from the batch lane")
     return EngineResult(translations, failures, attempts, stats, models)
+
+
+def _leave_batch_lane(context: dg.AssetExecutionContext, key: str, translator: Translator, store: ProjectStore) -> None:
+    """A workbook switched to the realtime lane with batch jobs still open: cancel them, keeping every line they
+    answered, so nothing is paid for twice."""
+    if not BatchRecords(store).jobs(key, open_only=True):
+        return
+
+    def no_realtime(batches: list[RequestBatch]) -> EngineResult:
+        raise AssertionError("cancelling sends nothing")
+
+    try:
+        report = build_lane(translator, key, store, no_realtime).cancel()
+    except BatchApiError as error:
+        raise dg.Failure(description=f"{key}: cannot cancel its open batch jobs: {error}") from None
+    context.log.warning(f"{key}: on the realtime lane now: its open batch jobs were cancelled, "
+                        f"{report.lines_read} answered lines kept")  # fmt: skip

@@ -25,7 +25,7 @@ from translation_pipeline.localization.translate.prompt import PROMPT_VERSION, G
 from translation_pipeline.localization.translate.providers.base import ProviderError, TranslationProvider
 from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider
 from translation_pipeline.localization.translate.ratelimit import RateLimiter
-from translation_pipeline.settings import DEFAULT_MODELS, ConfigError
+from translation_pipeline.settings import DEFAULT_MODELS, MODES, ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -228,18 +228,35 @@ class Resolved:
 
 
 def resolve_translator(
-    store: ProjectStore, key: str, current: TranslatorSettings, switch_provider: str = "", switch_model: str = ""
+    store: ProjectStore,
+    key: str,
+    current: TranslatorSettings,
+    switch_provider: str = "",
+    switch_model: str = "",
+    switch_mode: str = "",
 ) -> Resolved:
     """The translator for workbook `key`: from its pinned settings, or (first run, or an explicit switch) from
-    `current` with the switch applied, then pinned. Nothing is pinned unless the translator could be built.
-    SettingUnavailable carries one line naming the workbook and the setting."""
+    `current` with the switch applied, then pinned. A provider/model switch keeps the pinned lane unless
+    `switch_mode` says otherwise; a lane switch alone keeps everything else pinned. Nothing is pinned unless the
+    translator could be built. SettingUnavailable carries one line naming the workbook and the setting."""
     pinned = store.pinned_settings(key)
-    if switch_provider or switch_model:
-        provider = switch_provider or str(pinned["provider"] if pinned else current.provider)
-        wanted = current.switched(provider, switch_model)
+    if switch_mode and switch_mode not in MODES:
+        raise ConfigError(f"switch_mode must be realtime or batch; got {switch_mode!r}")
+    if switch_provider or switch_model or switch_mode:
+        if switch_provider or switch_model:
+            provider = switch_provider or str(pinned["provider"] if pinned else current.provider)
+            wanted = current.switched(provider, switch_model)
+        else:
+            wanted = current.with_pinned(pinned) if pinned else current
+        mode = switch_mode or str((pinned or {}).get("mode", wanted.mode))
+        wanted = dataclasses.replace(wanted, mode=mode)
         translator = _build(wanted, key, "switching to")
         store.repin_settings(key, wanted.text_fields())
-        before = f", switched from {describe(str(pinned['provider']), str(pinned['model']))}" if pinned else ""
+        before = ""
+        if pinned:
+            was = describe(str(pinned["provider"]), str(pinned["model"]))
+            lane = str(pinned.get("mode", "realtime"))
+            before = f", switched from {was}" + (f" on the {lane} lane" if lane != wanted.mode else "")
         return Resolved(translator, f"this run{before}", [])
     if pinned is None:
         translator = _build(current, key, "configured for")
