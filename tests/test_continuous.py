@@ -8,16 +8,22 @@ the reviewers' text with no request."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from openpyxl import Workbook, load_workbook
 
 from tests.fake_llm_server import FakeLLMServer
+from tests.test_sensor import Harness, requested_keys
 from translation_pipeline.cli import main
+from translation_pipeline.definitions import ASSETS, build_resources
 from translation_pipeline.localization.check.qa import read_version_sheets
 from translation_pipeline.localization.inbox.keys import workbook_key
+from translation_pipeline.resources.files import DataDirResource
+from translation_pipeline.settings import load_settings
 
 NAME = "dialog_strings.xlsx"
 SHEET = "对白"
@@ -141,7 +147,17 @@ def test_a_new_version_redoes_stale_text_keeps_and_learns_reviewers_text_and_pay
 
     # version 2, same name, made from version 1's output
     v2 = make_v2(output_of(data_dir, v1), tmp_path / "sprint2" / NAME)
+    # a dry run first: estimate and inspect see it as version 2, and send nothing
+    capsys.readouterr()
     before = server.request_count
+    assert main(["estimate", str(v2)]) == 0 and main(["inspect", str(v2)]) == 0
+    printed = capsys.readouterr().out
+    labels = "cells to fill|stale cells to redo|tasks to request|requests"
+    figures = dict(re.findall(rf"^  ({labels}) +(\d+)$", printed, re.M))
+    assert figures == {"cells to fill": "6", "stale cells to redo": "3", "tasks to request": "5", "requests": "2"}
+    statuses = "6 translate, 14 keep, 3 stale, 4 human, 1 review"
+    assert f"version 2 of {NAME!r} (compared with {workbook_key(v1)}): {statuses}\n" in printed
+    assert server.request_count == before
     assert main(["translate", str(v2)]) == 0
     # only new rows and stale machine text are sent; 确定, the welcome and the rest come from memory
     assert server.request_count - before == 2
@@ -171,7 +187,7 @@ def test_a_new_version_redoes_stale_text_keeps_and_learns_reviewers_text_and_pay
     sheets = read_version_sheets(qa_of(data_dir, v2))
     figures = sheets["versions"].set_index("figure")["value"].to_dict()
     assert figures == {
-        "lineage": NAME, "version": figures["version"], "previous_version": workbook_key(v1), "rows": "14",
+        "lineage": NAME, "version": "2", "previous_version": workbook_key(v1), "rows": "14",
         "rows_added": "3", "rows_removed": "1", "source_changed": "2", "retranslated": "3",
         "stale_not_retranslated": "0", "human_learned": "4", "needs_review": "1", "conflicts": "1",
     }  # fmt: skip
@@ -238,3 +254,51 @@ def test_retranslate_stale_off_keeps_our_old_text_and_says_so(
     assert values(output_of(data_dir, v2)) == values(v2)
     figures = read_version_sheets(qa_of(data_dir, v2))["versions"].set_index("figure")["value"]
     assert (figures["source_changed"], figures["retranslated"], figures["stale_not_retranslated"]) == ("1", "0", "2")
+
+
+def test_the_same_name_dropped_again_is_compared_with_the_version_before(
+    server: FakeLLMServer, data_dir: Path, tmp_path: Path
+) -> None:
+    """Through the drop folder: the sensor registers each version as its own partition, the lineage is the name
+    as dropped, and the second drop pays only for its new row and its stale text."""
+    files = DataDirResource(data_dir=str(data_dir))
+    files.ensure()
+    inbox = data_dir / "inbox" / NAME
+    with dg.DagsterInstance.get() as instance:
+        harness = Harness(files, instance)
+
+        def dropped() -> str:
+            """Two sensor ticks (seen, then still), then the run the sensor requested; its partition key."""
+            (key,) = requested_keys(harness.two_ticks())
+            result = dg.materialize(ASSETS, instance=instance, partition_key=key,
+                                    resources=build_resources(load_settings()))  # fmt: skip
+            assert result.success
+            return key
+
+        write_v1(inbox)
+        first = dropped()
+        assert server.request_count == 2  # one batch per language
+
+        workbook = load_workbook(data_dir / "outbox" / first / NAME.replace(".xlsx", ".translated.xlsx"))
+        sheet = workbook[SHEET]
+        sheet.cell(row_of(sheet, "k07"), 3, "后天见。")  # reworded: stale in both languages
+        sheet.cell(row_of(sheet, "k01"), 4, WELCOME)  # a reviewer's text
+        sheet.append(["k09", None, "新的任务已解锁。", None, None, None])
+        workbook.save(inbox)
+        second = dropped()
+
+    assert second != first and archived_keys(data_dir) == {first, second}
+    assert items(server, 2) == {"en": ["后天见。", "新的任务已解锁。"], "ja": ["后天见。", "新的任务已解锁。"]}
+    out = load_workbook(data_dir / "outbox" / second / NAME.replace(".xlsx", ".translated.xlsx"))[SHEET]
+    row = row_of(out, "k07")
+    assert (out.cell(row, 4).value, out.cell(row, 5).value) == ("[en] 后天见。", "[ja] 后天见。")
+    assert out.cell(row_of(out, "k01"), 4).value == WELCOME
+    figures = read_version_sheets(data_dir / "outbox" / second / "dialog_strings.qa.xlsx")["versions"]
+    figures = figures.set_index("figure")["value"].to_dict()
+    assert (figures["version"], figures["previous_version"], figures["retranslated"]) == ("2", first, "2")
+    assert (figures["rows_added"], figures["human_learned"]) == ("1", "2")  # WELCOME and the prefilled Cancel
+
+
+def archived_keys(data_dir: Path) -> set[str]:
+    """The workbook versions archived from the inbox."""
+    return {path.stem for path in (data_dir / "archive").glob("*.xlsx")}

@@ -28,7 +28,12 @@ from translation_pipeline.localization.versions.classify import (
     version_records,
 )
 from translation_pipeline.localization.versions.lineage import lineage_of, row_keys
-from translation_pipeline.localization.versions.plan import plan_version, record_version, version_report
+from translation_pipeline.localization.versions.plan import (
+    plan_version,
+    preview_version,
+    record_version,
+    version_report,
+)
 from translation_pipeline.localization.write.export import CellFill, export_workbook
 from translation_pipeline.settings import ConfigError, load_settings
 
@@ -223,6 +228,47 @@ def test_plan_version_learns_human_text_and_names_conflicts(tmp_path: Path) -> N
     assert {k: report.summary[k] for k in ("rows_added", "rows_removed", "human_learned", "conflicts")} == {
         "rows_added": 1, "rows_removed": 1, "human_learned": 2, "conflicts": 1,
     }  # fmt: skip
+    store.dispose()
+
+
+def test_versions_are_numbered_per_lineage_and_a_preview_registers_and_learns_nothing(tmp_path: Path) -> None:
+    store = ProjectStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    v1 = cells([("en", 2, "k1", "确定", None)])
+    record_version(store, plan_version(store, "a.xlsx", "a-1", "a.xlsx", v1), {("S", "C2"): "[en] 确定"})
+    assert plan_version(store, "b.xlsx", "b-1", "b.xlsx", v1).number == 1  # another lineage counts from 1
+    v2 = cells([("en", 2, "k1", "确定", "OK"), ("en", 3, "k2", "取消", None)])
+    preview = preview_version(store, "a.xlsx", "a-2", v2)
+    assert (preview.version_id, preview.number, preview.previous_key, preview.work) == (None, 2, "a-1", {("S", "C3")})
+    assert preview.learned == 1 and store.lookup_approved("zh-CN", "en", ["确定"]) == {}  # nothing learned
+    assert store.version_id("a.xlsx", "a-2") is None  # nothing registered
+    second = plan_version(store, "a.xlsx", "a-2", "a.xlsx", v2)
+    assert second.number == 2 and store.lookup_approved("zh-CN", "en", ["确定"]) == {"确定": "OK"}
+    assert version_report(second, {}).summary["version"] == 2
+    again = preview_version(store, "a.xlsx", "a-2", v2)  # registered now: compared with the version before it
+    assert (again.version_id, again.number, again.previous_key) == (second.version_id, 2, "a-1")
+    store.dispose()
+
+
+def test_forgetting_versions_keeps_the_cells_a_kept_version_is_compared_with(tmp_path: Path) -> None:
+    store = ProjectStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    ids = {}
+    for key in ("a-1", "a-2", "a-3"):
+        plan = plan_version(store, "a.xlsx", key, "a.xlsx", cells([("en", 2, "k1", "确定", None)]))
+        ids[key] = plan.version_id
+        if key != "a-3":  # a-3 is planned, not exported yet
+            record_version(store, plan, {("S", "C2"): "[en] 确定"})
+
+    def kept() -> list[str]:
+        return [key for key, version_id in ids.items() if store.version_cells(version_id)]
+
+    store.forget_workbook("a-1")
+    assert kept() == ["a-1", "a-2"]  # a-2 (kept) may be rerun: it is compared with a-1 again
+    store.forget_workbook("a-2")
+    assert kept() == ["a-2"]  # a-1 serves no kept version; a-2, the latest export, serves a-3 and the next ones
+    store.forget_workbook("a-3")
+    assert kept() == ["a-2"]  # still the lineage's latest export: the next version of a.xlsx is compared with it
+    assert store.previous_version("a.xlsx", None)[1] == "a-2"
+    assert plan_version(store, "a.xlsx", "a-4", "a.xlsx", cells([("en", 2, "k1", "确定", "[en] 确定")])).number == 4
     store.dispose()
 
 

@@ -32,7 +32,10 @@ from translation_pipeline.schedules.rerun_failed import (
 from translation_pipeline.settings import DEFAULT_MODELS, ConfigError, load_settings
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from translation_pipeline.localization.store import ProjectStore
+    from translation_pipeline.settings import Settings
 
 JOB_NAME = "translate_workbook_job"
 # the CLI prints its own lines; failures are reported once, as the step's message, without a traceback
@@ -387,7 +390,8 @@ def cleanup_command(days: int | None, dry_run: bool) -> int:
 
 def inspect_command(files: list[str], layouts: list[dict] | None) -> int:
     """A dry run of reading: per sheet the header rows, data range, each column's role and language and how it
-    was decided, the cells to translate per language, everything skipped with its reason. Nothing is sent."""
+    was decided, the cells to translate per language, everything skipped with its reason, and against the
+    version before in its lineage what each target cell is (`localization/versions`). Nothing is sent."""
     from translation_pipeline.localization.read.languages import LanguageMatcher
     from translation_pipeline.localization.read.layout import parse_layouts
     from translation_pipeline.localization.read.report import inspect_text
@@ -411,7 +415,25 @@ def inspect_command(files: list[str], layouts: list[dict] | None) -> int:
             failed += 1
             continue
         print(inspect_text(name, parsed.sheets, parsed.cells, parsed.ledger))
+        print(_version_line(settings, Path(name), parsed.cells))
     return 1 if failed else 0
+
+
+def _version_line(settings: Settings, path: Path, cells: pd.DataFrame) -> str:
+    """What the file is in its lineage: its version number, the version it is compared with, its cells per
+    status."""
+    from translation_pipeline.localization.inbox.keys import workbook_key
+    from translation_pipeline.localization.versions.classify import STATUSES
+    from translation_pipeline.localization.versions.lineage import lineage_of
+    from translation_pipeline.localization.versions.plan import preview_version
+    from translation_pipeline.resources.store import ProjectStoreResource
+
+    store = ProjectStoreResource(db_url=settings.db_url, data_dir=str(settings.data_path)).get_store()
+    lineage = lineage_of(path.name, settings.lineages)
+    plan = preview_version(store, lineage, workbook_key(path), cells, retranslate_stale=settings.retranslate_stale)
+    counts = plan.classified["status"].value_counts()
+    statuses = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts.get(s, 0)) or "no target cells"
+    return f"version {plan.number} of {lineage!r} (compared with {plan.previous_key or 'none'}): {statuses}"
 
 
 def _usd_range(cost: tuple[float, float] | None) -> str:
@@ -446,6 +468,7 @@ def estimate_command(files: list[str], models: list[str] | None, layouts: list[d
             continue
         rows = [
             ("cells to fill", str(estimate.cells_to_fill)),
+            ("stale cells to redo", str(estimate.stale_cells)),
             ("tasks after dedupe", str(estimate.tasks)),
             ("translation memory hits", str(estimate.memory_hits)),
             ("tasks to request", str(estimate.tasks_to_request)),

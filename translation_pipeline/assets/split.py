@@ -46,7 +46,7 @@ def translation_tasks(
                                versions=version)  # fmt: skip
     statuses = version.classified["status"].value_counts()
     if version.previous_key:
-        context.log.info(f"{key}: version {version.version_id} of {lineage!r}, compared with {version.previous_key}: "
+        context.log.info(f"{key}: version {version.number} of {lineage!r}, compared with {version.previous_key}: "
                          + ", ".join(f"{statuses.get(s, 0)} {s}" for s in STATUSES if statuses.get(s, 0)))  # fmt: skip
     per_language = plan.tasks.groupby("target_language").size().to_dict()
     return dg.Output(

@@ -135,6 +135,7 @@ lineage_versions = sa.Table(
     sa.Column("file_name", sa.String(400), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("exported_at", sa.DateTime, nullable=True),  # set when its cells were recorded
+    sa.Column("forgotten_at", sa.DateTime, nullable=True),  # set by retention (`forget_workbook`)
     sa.UniqueConstraint("lineage_hash", "workbook_key", name="uq_lineage_version"),
 )
 
@@ -436,7 +437,33 @@ class ProjectStore:
         with self.engine.begin() as conn:
             result = conn.execute(batch_checkpoints.delete().where(batch_checkpoints.c.workbook_key == workbook_key))
             conn.execute(workbook_settings.delete().where(workbook_settings.c.workbook_key == workbook_key))
+            self._forget_versions(conn, workbook_key)
         return result.rowcount
+
+    @staticmethod
+    def _forget_versions(conn: sa.Connection, workbook_key: str) -> None:
+        """Mark a workbook's versions forgotten, and drop the recorded cells of every forgotten version no kept
+        version can be compared with any more: a version's cells serve the versions after it up to the next
+        exported one (a rerun of that one compares with it again), so they go once all of those are forgotten.
+        The latest exported version of a lineage always keeps its cells (forgetting them would make the project's
+        text look like a reviewer's in the next version); version rows stay, as they number the versions, and
+        approved memory stays."""
+        versions = lineage_versions.c
+        conn.execute(lineage_versions.update().where(versions.workbook_key == workbook_key).values(forgotten_at=_now()))
+        lineages = conn.scalars(sa.select(versions.lineage_hash).where(versions.workbook_key == workbook_key)).all()
+        for lineage_hash in set(lineages):
+            rows = conn.execute(
+                sa.select(versions.id, versions.exported_at, versions.forgotten_at)
+                .where(versions.lineage_hash == lineage_hash)
+                .order_by(versions.id)
+            ).all()
+            for index, (version_id, exported, forgotten) in enumerate(rows):
+                if forgotten is None or exported is None:
+                    continue
+                later = rows[index + 1 :]
+                served = next((i for i, row in enumerate(later) if row[1] is not None), None)
+                if served is not None and all(row[2] is not None for row in later[: served + 1]):
+                    conn.execute(lineage_cells.delete().where(lineage_cells.c.version_id == version_id))
 
     def workbook_usage(self, workbook_key: str) -> tuple[int, int, int, float | None]:
         """(requests, prompt tokens, completion tokens, cost in USD or None if unpriced) of a workbook."""
@@ -468,17 +495,32 @@ class ProjectStore:
                 )
             ))  # fmt: skip
 
-    def previous_version(self, lineage: str, version_id: int) -> tuple[int, str, datetime] | None:
-        """(version id, workbook key, exported at) of the latest version before `version_id` in the lineage whose
-        cells were recorded; None for a first version."""
+    def version_id(self, lineage: str, workbook_key: str) -> int | None:
+        """The version id of a workbook version already registered in its lineage, else None."""
+        table = lineage_versions.c
+        with self.engine.connect() as conn:
+            found = conn.scalar(
+                sa.select(table.id).where(table.lineage_hash == text_hash(lineage), table.workbook_key == workbook_key)
+            )
+        return None if found is None else int(found)
+
+    def version_number(self, lineage: str, version_id: int | None) -> int:
+        """A version's number within its lineage (1 for the first one planned, and so on); for None, how many
+        versions the lineage has."""
+        table = lineage_versions.c
+        upto = [] if version_id is None else [table.id <= version_id]
+        with self.engine.connect() as conn:
+            return int(conn.scalar(sa.select(sa.func.count()).where(table.lineage_hash == text_hash(lineage), *upto)))
+
+    def previous_version(self, lineage: str, version_id: int | None) -> tuple[int, str, datetime] | None:
+        """(version id, workbook key, exported at) of the latest version before `version_id` (None: of all) in the
+        lineage whose cells were recorded; None for a first version."""
+        table = lineage_versions.c
+        before = [] if version_id is None else [table.id < version_id]
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(lineage_versions.c.id, lineage_versions.c.workbook_key, lineage_versions.c.exported_at)
-                .where(
-                    lineage_versions.c.lineage_hash == text_hash(lineage),
-                    lineage_versions.c.id < version_id,
-                    lineage_versions.c.exported_at.is_not(None),
-                )
+                sa.select(table.id, table.workbook_key, table.exported_at)
+                .where(table.lineage_hash == text_hash(lineage), table.exported_at.is_not(None), *before)
                 .order_by(lineage_versions.c.id.desc())
                 .limit(1)
             ).first()

@@ -1,7 +1,9 @@
 """A dry run of one workbook: what translating it would request and cost, without sending anything.
 
-The workbook is read and split exactly as the pipeline does; tasks whose translation is already in the project
-store (for any of the given models, current `PROMPT_VERSION`) are memory hits, as in the `translations` asset.
+The workbook is read and split exactly as the pipeline does, as a version of its lineage (`localization/versions`:
+stale machine text is work too, its reviewers' text is approved memory), without registering or learning
+anything; tasks with a reviewer's approved text, or whose translation is already in the project store (for any of
+the given models, current `PROMPT_VERSION`), are memory hits, as in the `translations` asset.
 The rest is cut into request batches with the configured limits (as the engine does), and the messages are built
 with `system_prompt` and `user_message` (glossary terms included) exactly as they would be sent.
 
@@ -30,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from translation_pipeline.localization.check.glossary import load_glossary
+from translation_pipeline.localization.inbox.keys import workbook_key
 from translation_pipeline.localization.plan.tasks import assign_batches, plan_tasks, request_batches
 from translation_pipeline.localization.read.languages import LanguageMatcher
 from translation_pipeline.localization.read.layout import ExplicitLayout, parse_layouts
@@ -38,6 +41,9 @@ from translation_pipeline.localization.store import MemoryScope, ProjectStore
 from translation_pipeline.localization.translate.contract import user_message
 from translation_pipeline.localization.translate.pricing import LANES, PriceTable
 from translation_pipeline.localization.translate.prompt import PROMPT_VERSION, GameInfo, system_prompt
+from translation_pipeline.localization.versions.classify import HUMAN
+from translation_pipeline.localization.versions.lineage import lineage_of
+from translation_pipeline.localization.versions.plan import preview_version
 from translation_pipeline.settings import ConfigError, Settings
 
 TIKTOKEN_ENCODING = "cl100k_base"
@@ -92,6 +98,7 @@ class Estimate:
 
     file: str
     cells_to_fill: int
+    stale_cells: int  # the project's text whose source changed since the version before: translated again
     tasks: int
     memory_hits: int
     tasks_to_request: int
@@ -104,12 +111,18 @@ class Estimate:
     batch_cost_usd: dict[str, tuple[float, float] | None] = field(default_factory=dict)  # the Batch API lane
 
 
-def _memory_hits(store: ProjectStore, tasks: pd.DataFrame, models: list[str]) -> set[str]:
-    """Task ids whose source text has a reviewer's approved text, or is stored for any of `models` (as the
-    `translations` asset reuses them)."""
+def _memory_hits(
+    store: ProjectStore, tasks: pd.DataFrame, models: list[str], learned: pd.DataFrame | None = None
+) -> set[str]:
+    """Task ids whose source text has a reviewer's approved text (in the store, or `learned` from this version:
+    classified cells), or is stored for any of `models` (as the `translations` asset reuses them)."""
     hits: set[str] = set()
+    human = learned[learned["status"] == HUMAN] if learned is not None else None
     for (source, target), group in tasks.groupby(["source_language", "target_language"]):
-        approved = store.lookup_approved(source, target, group["source_text"].tolist())
+        approved = set(store.lookup_approved(source, target, group["source_text"].tolist()))
+        if human is not None:
+            mine = human[(human["source_language"] == source) & (human["target_language"] == target)]
+            approved |= set(mine["source_text"])
         hits.update(group.loc[group["source_text"].isin(approved), "task_id"])
         for model in models:
             wanted = group[~group["task_id"].isin(hits)]
@@ -137,8 +150,10 @@ def estimate_workbook(
         include_hidden=settings.include_hidden_sheets,
         limits=settings.package_limits,
     ).cells
-    tasks = plan_tasks(cells, settings.batch_max_items, settings.batch_max_chars).tasks
-    hits = _memory_hits(store, tasks, models)
+    lineage = lineage_of(path.name, settings.lineages)
+    version = preview_version(store, lineage, workbook_key(path), cells, retranslate_stale=settings.retranslate_stale)
+    tasks = plan_tasks(cells, settings.batch_max_items, settings.batch_max_chars, also=version.stale).tasks
+    hits = _memory_hits(store, tasks, models, version.classified)
     pending = tasks[~tasks["task_id"].isin(hits)]
     # the engine cuts the pending items into batches with the same limits
     pending = pending.assign(batch_id=assign_batches(pending, settings.batch_max_items, settings.batch_max_chars))
@@ -165,6 +180,7 @@ def estimate_workbook(
     return Estimate(
         file=str(path),
         cells_to_fill=int(to_translate(cells).sum()),
+        stale_cells=len(version.stale),
         tasks=len(tasks),
         memory_hits=len(hits),
         tasks_to_request=len(pending),

@@ -39,7 +39,8 @@ class VersionPlan:
     """A workbook version in its lineage: its number, the version it is compared with, its classified cells."""
 
     lineage: str
-    version_id: int
+    version_id: int | None  # its row in the store (None: a preview of a version not registered yet)
+    number: int  # its number within the lineage: 1, 2, ...
     previous_key: str | None  # the workbook key of the version compared with; None for a first version
     classified: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CLASSIFIED_COLUMNS))
     previous_rows: set[tuple[str, str]] = field(default_factory=set)  # (sheet, row key) of the version before
@@ -70,6 +71,30 @@ def plan_version(
 ) -> VersionPlan:
     """Classify a version's cells against its lineage's previous version and learn its reviewers' text."""
     version_id = store.register_version(lineage, workbook_key, file_name)
+    plan = _compared(store, lineage, version_id, cells, retranslate_stale)
+    human = plan.classified[plan.classified["status"] == HUMAN]
+    store.learn_approved([
+        {"source_language": src, "target_language": tgt, "source_text": source, "text": text, "lineage": lineage,
+         "workbook_key": workbook_key, "sheet": sheet, "cell": cell}
+        for src, tgt, source, text, sheet, cell in human[
+            ["source_language", "target_language", "source_text", "target_text", "sheet", "target_cell"]
+        ].itertuples(index=False, name=None)
+    ])  # fmt: skip
+    plan.conflicts = _conflicts(store, plan.classified)
+    return plan
+
+
+def preview_version(
+    store: ProjectStore, lineage: str, workbook_key: str, cells: pd.DataFrame, *, retranslate_stale: bool = True
+) -> VersionPlan:
+    """What `plan_version` would make of a version, with nothing registered or learned (`estimate`, `inspect`):
+    compared with the version before it if it was registered already, else with the lineage's latest export."""
+    return _compared(store, lineage, store.version_id(lineage, workbook_key), cells, retranslate_stale)
+
+
+def _compared(
+    store: ProjectStore, lineage: str, version_id: int | None, cells: pd.DataFrame, retranslate_stale: bool
+) -> VersionPlan:
     previous = store.previous_version(lineage, version_id)
     records = previous_cells(store.version_cells(previous[0])) if previous else []
     classified = classify(cells, records, retranslate_stale=retranslate_stale)
@@ -79,23 +104,16 @@ def plan_version(
         1 for sheet, key, source in zip(current["sheet"], current["row_key"], current["source_text"], strict=True)
         if (sheet, key) in previous_source and previous_source[(sheet, key)] != source
     )  # fmt: skip
-    human = classified[classified["status"] == HUMAN]
-    store.learn_approved([
-        {"source_language": src, "target_language": tgt, "source_text": source, "text": text, "lineage": lineage,
-         "workbook_key": workbook_key, "sheet": sheet, "cell": cell}
-        for src, tgt, source, text, sheet, cell in human[
-            ["source_language", "target_language", "source_text", "target_text", "sheet", "target_cell"]
-        ].itertuples(index=False, name=None)
-    ])  # fmt: skip
+    number = store.version_number(lineage, version_id) + (version_id is None)  # unregistered: the next one
     return VersionPlan(
         lineage=lineage,
         version_id=version_id,
+        number=number,
         previous_key=previous[1] if previous else None,
         classified=classified,
         previous_rows=set(previous_source),
         changed_rows=changed,
-        learned=len(human),
-        conflicts=_conflicts(store, classified),
+        learned=int((classified["status"] == HUMAN).sum()),
     )
 
 
@@ -116,6 +134,7 @@ def _conflicts(store: ProjectStore, classified: pd.DataFrame) -> pd.DataFrame:
 
 def record_version(store: ProjectStore, plan: VersionPlan, written: dict[tuple[str, str], str]) -> None:
     """Record what the export left in each classified cell (`written`: (sheet, cell) -> text written)."""
+    assert plan.version_id is not None, "a preview is never recorded"
     store.record_version(plan.version_id, version_records(plan.classified, written))
 
 
@@ -159,7 +178,7 @@ def version_report(plan: VersionPlan, written: dict[tuple[str, str], str]) -> Ve
     conflict_sources = plan.conflicts.drop_duplicates(["source_language", "language", "source"])
     summary = {
         "lineage": plan.lineage,
-        "version": plan.version_id,
+        "version": plan.number,
         "previous_version": plan.previous_key or "",
         "rows": len(rows),
         "rows_added": len(rows - plan.previous_rows),
