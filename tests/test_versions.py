@@ -231,6 +231,23 @@ def test_plan_version_learns_human_text_and_names_conflicts(tmp_path: Path) -> N
     store.dispose()
 
 
+def test_the_text_a_reviewer_wrote_last_wins_not_the_one_seen_last(tmp_path: Path) -> None:
+    store = ProjectStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+
+    def version(key: str, first: str, second: str) -> str:
+        rows = [("en", 2, "k1", "确定", first), ("en", 3, "k2", "确定", second)]
+        plan = plan_version(store, "a.xlsx", key, "a.xlsx", cells(rows))
+        record_version(store, plan, {})
+        return store.lookup_approved("zh-CN", "en", ["确定"])["确定"]
+
+    assert version("a-1", "OK", "Confirm") == "Confirm"  # both written in one version: the later cell
+    assert version("a-2", "OK", "Confirm") == "Confirm"  # seen again, unchanged: nothing moves
+    assert version("a-3", "OK", "OK") == "OK"  # k2's reviewer went back to OK: written now, the most recent
+    entries = store.approved_entries("zh-CN", "en", ["确定"])["确定"]
+    assert [(e.text, e.workbook_key, e.cell) for e in entries] == [("Confirm", "a-1", "C3"), ("OK", "a-3", "C3")]
+    store.dispose()
+
+
 def test_versions_are_numbered_per_lineage_and_a_preview_registers_and_learns_nothing(tmp_path: Path) -> None:
     store = ProjectStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
     v1 = cells([("en", 2, "k1", "确定", None)])

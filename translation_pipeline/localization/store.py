@@ -551,20 +551,38 @@ class ProjectStore:
             conn.execute(lineage_versions.update().where(lineage_versions.c.id == version_id).values(exported_at=now))
 
     @_retried_after_lost_lock
-    def learn_approved(self, entries: list[dict[str, str]]) -> int:
+    def learn_approved(self, entries: list[dict[str, str]], *, written: bool = False) -> int:
         """Reviewers' texts into the approved memory (each: source_language, target_language, source_text, text,
-        lineage, workbook_key, sheet, cell); a text already known for its source keeps its first date. Returns
-        how many were new."""
+        lineage, workbook_key, sheet, cell). A text already known for its source keeps its date and place, unless
+        `written`: a text a person wrote in this version (not one seen again) is the most recent one now, even
+        when it was learned before (a reviewer going back to an earlier wording). Returns how many were new."""
         now = _now()
         rows = [
             {**entry, "lineage": entry["lineage"][:400], "source_hash": text_hash(entry["source_text"]),
              "text_hash": text_hash(entry["text"]), "created_at": now}
             for entry in entries
         ]  # fmt: skip
+        table = approved_memory.c
+        refresh = (
+            approved_memory.update()
+            .where(table.source_hash == sa.bindparam("b_source"), table.source_language == sa.bindparam("b_from"),
+                   table.target_language == sa.bindparam("b_to"), table.text_hash == sa.bindparam("b_text"))
+            .values(created_at=now, lineage=sa.bindparam("b_lineage"), workbook_key=sa.bindparam("b_key"),
+                    sheet=sa.bindparam("b_sheet"), cell=sa.bindparam("b_cell"))
+        )  # fmt: skip
         new = 0
         with self.engine.begin() as conn:
             for start in range(0, len(rows), 500):
-                new += max(conn.execute(self._insert_ignore(approved_memory), rows[start : start + 500]).rowcount, 0)
+                chunk = rows[start : start + 500]
+                inserted = conn.execute(self._insert_ignore(approved_memory), chunk).rowcount
+                new += max(inserted, 0)
+                if written and inserted != len(chunk):  # some were known: they are the most recent now
+                    conn.execute(refresh, [
+                        {"b_source": r["source_hash"], "b_from": r["source_language"], "b_to": r["target_language"],
+                         "b_text": r["text_hash"], "b_lineage": r["lineage"], "b_key": r["workbook_key"],
+                         "b_sheet": r["sheet"], "b_cell": r["cell"]}
+                        for r in chunk
+                    ])  # fmt: skip
         return new
 
     def approved_entries(

@@ -14,9 +14,11 @@ with `previous` the record of that identity in the latest earlier version the pr
   not an approved one;
 - `other`: the target holds no text (a number, a formula) or only white space: left alone, not learned.
 
-A cell whose identity finds no record, or a record whose text differs, is first looked up by (sheet, language,
-source, text): on a sheet without a key column the identity is the row number, and a row inserted above shifts
-every row below; the same text for the same source in the version before is still the same cell.
+A cell whose identity finds no record is first looked up by (sheet, language, source, text), and so is one known
+by its row number (a sheet without a key column, or a row without key) whose record's text differs: a row
+inserted above shifts every row below, and the same text for the same source in the version before is still the
+same cell. A row known by its key whose text differs from its record's was rewritten, even when another row holds
+that text.
 """
 
 from __future__ import annotations
@@ -79,7 +81,8 @@ def classify(
     ):
         text = None if pd.isna(text) else text
         found = by_identity.get((sheet, row_key, language))
-        status, seen = _status(source, filled, text, found, by_text.get((sheet, language, source, text or "")))
+        moved = by_text.get((sheet, language, source, text or "")) if found is None or key == f"{sheet}!{row}" else None
+        status, seen = _status(source, filled, text, found, moved)
         if status == STALE and not retranslate_stale:
             status = STALE_KEPT
         rows.append((sheet, row, cell, key, row_key, source_language, language, source, text, status,

@@ -18,6 +18,7 @@ from translation_pipeline.localization.store import ProjectStore
 from translation_pipeline.localization.versions.classify import (
     CLASSIFIED_COLUMNS,
     HUMAN,
+    HUMAN_ORIGIN,
     REVIEW,
     STALE,
     STALE_KEPT,
@@ -73,13 +74,16 @@ def plan_version(
     version_id = store.register_version(lineage, workbook_key, file_name)
     plan = _compared(store, lineage, version_id, cells, retranslate_stale)
     human = plan.classified[plan.classified["status"] == HUMAN]
-    store.learn_approved([
-        {"source_language": src, "target_language": tgt, "source_text": source, "text": text, "lineage": lineage,
-         "workbook_key": workbook_key, "sheet": sheet, "cell": cell}
-        for src, tgt, source, text, sheet, cell in human[
-            ["source_language", "target_language", "source_text", "target_text", "sheet", "target_cell"]
-        ].itertuples(index=False, name=None)
-    ])  # fmt: skip
+    # written in this version: the cell held something else (or nothing) in the version before
+    written = (human["previous_origin"] != HUMAN_ORIGIN) | (human["previous_text"] != human["target_text"])
+    for part, fresh in ((human[~written], False), (human[written], True)):
+        store.learn_approved([
+            {"source_language": src, "target_language": tgt, "source_text": source, "text": text, "lineage": lineage,
+             "workbook_key": workbook_key, "sheet": sheet, "cell": cell}
+            for src, tgt, source, text, sheet, cell in part[
+                ["source_language", "target_language", "source_text", "target_text", "sheet", "target_cell"]
+            ].itertuples(index=False, name=None)
+        ], written=fresh)  # fmt: skip
     plan.conflicts = _conflicts(store, plan.classified)
     return plan
 
