@@ -110,10 +110,10 @@ def test_no_wait_submits_and_the_sensor_requests_the_run_that_completes_it(
             monkeypatch.setenv(name, value)
     from translation_pipeline.cli import _cli_job
     from translation_pipeline.definitions import build_definitions
-    from translation_pipeline.sensors.batch_jobs import batch_jobs_sensor
 
     defs = build_definitions()
     resources = {name: defs.resources[name] for name in ("store", "translation")}
+    batch_jobs_sensor = defs.resolve_sensor_def("batch_jobs_sensor")
     with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
         (waiting_run,) = instance.get_runs()
         assert waiting_run.status == dg.DagsterRunStatus.SUCCESS

@@ -152,7 +152,7 @@ def test_a_batch_mode_drop_is_submitted_then_completed_by_the_batch_sensor(
     sample = write_sample_workbook(tmp_path / "sample_strings.xlsx")
     with FakeLLMServer() as server:
         server.batch_timing(in_progress_polls=0)  # a job is done when first asked about
-        env = instance_env(tmp_path, server, {"TRANSLATION_MODE": "batch"})
+        env = instance_env(tmp_path, server, {"TRANSLATION_MODE": "batch", "TRANSLATION_BATCH_POLL_SECONDS": "5"})
         with DagsterDev(env, tmp_path / "dev.log"), dg.DagsterInstance.from_config(str(home)) as instance:
             shutil.copy(sample, inbox / sample.name)
             wait_for(lambda: _outputs(data), 240, every=0.5, what="the output")

@@ -19,7 +19,7 @@ from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.schedules.cleanup import build_cleanup_schedule
 from translation_pipeline.schedules.rerun_failed import build_rerun_schedule
-from translation_pipeline.sensors.batch_jobs import batch_jobs_sensor
+from translation_pipeline.sensors.batch_jobs import build_batch_jobs_sensor
 from translation_pipeline.sensors.drop_folder import workbook_drop_sensor
 from translation_pipeline.sensors.inbox import INBOX
 from translation_pipeline.settings import Settings, load_settings
@@ -97,12 +97,13 @@ def build_definitions(environ: dict[str, str] | None = None) -> dg.Definitions:
         assets=[*ASSETS, INBOX],
         asset_checks=ASSET_CHECKS,
         jobs=[translate_workbook_job],
-        sensors=[workbook_drop_sensor, batch_jobs_sensor],
+        sensors=[workbook_drop_sensor, build_batch_jobs_sensor(settings.batch_poll_seconds)],
         schedules=[
             build_rerun_schedule(settings.rerun_cron, settings.rerun_max_attempts),
             build_cleanup_schedule(settings.retention_days),
         ],
         resources=build_resources(settings, environ),
+        executor=dg.in_process_executor,  # assets materialized from the UI or `dagster asset materialize` too
     )
 
 

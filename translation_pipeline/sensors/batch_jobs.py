@@ -5,7 +5,8 @@ A run in batch mode without waiting submits its jobs and ends (`translations` is
 export waits). This sensor asks the provider about each open job (one call per job, at most `MAX_JOBS` per
 tick), records the status and counts, and reports every changed workbook as an observation of `translations`
 (jobs, ids, counts) where the UI shows it. It never reads results: the run does, and stores each line as it is
-read.
+read. It ticks every `TRANSLATION_BATCH_POLL_SECONDS` (at least `MIN_INTERVAL_SECONDS`), as often as a waiting
+`translate` asks the provider.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
 
 MAX_JOBS = 200
+MIN_INTERVAL_SECONDS = 5
 SOURCE_TAG = "translation/source"
 
 
@@ -43,15 +45,27 @@ def _client(clients: dict[str, BatchClient | BatchApiError], provider: str, tran
     return clients[provider]
 
 
-@dg.sensor(
-    job_name="translate_workbook_job",
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Follows open Batch API jobs; requests the run that completes a workbook when its jobs are done.",
-)
-def batch_jobs_sensor(
+def build_batch_jobs_sensor(poll_seconds: float) -> dg.SensorDefinition:
+    """The sensor, ticking every `poll_seconds` (at least MIN_INTERVAL_SECONDS)."""
+
+    @dg.sensor(
+        job_name="translate_workbook_job",
+        minimum_interval_seconds=max(MIN_INTERVAL_SECONDS, round(poll_seconds)),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Follows open Batch API jobs; requests the run that completes a workbook when its jobs are done.",
+    )
+    def batch_jobs_sensor(
+        context: dg.SensorEvaluationContext, store: ProjectStoreResource, translation: TranslationResource
+    ) -> dg.SensorResult | dg.SkipReason:
+        return follow_jobs(context, store, translation)
+
+    return batch_jobs_sensor
+
+
+def follow_jobs(
     context: dg.SensorEvaluationContext, store: ProjectStoreResource, translation: TranslationResource
 ) -> dg.SensorResult | dg.SkipReason:
+    """One tick: ask about each open job, report changes, request the runs of workbooks whose jobs are done."""
     records = BatchRecords(store.get_store())
     open_jobs = records.open_workbooks(limit=MAX_JOBS)
     if not open_jobs:
