@@ -7,11 +7,12 @@
   gets the batch (with retries of its own). Every answer records which provider and model made it.
 - Items that fail validation are re-sent in halved batches down to one item, up to `max_attempts`
   sends per item; then they are recorded as failed with the reason.
-- Every validated answer is handed to `on_answer` as soon as its reply arrives (the checkpoint), before
-  any other request is awaited, so nothing answered is lost when the process dies; a write already
-  queued when a fatal error stops the run still happens. When the write of a reply's answers fails, each
-  answer is written alone: one the store refuses fails its item alone. When it refuses every answer of
-  several, the store itself is failing, and its error stops the run.
+- Every validated answer is handed to `on_answer` as soon as its reply arrives (the checkpoint), on one
+  writer thread, and counts as done only once written, so nothing answered is lost when the process dies; a
+  write already queued when a fatal error stops the run still happens. The worker that got the reply sends
+  its next request meanwhile: replies arriving together do not wait for each other's writes. When the write
+  of a reply's answers fails, each answer is written alone: one the store refuses fails its item alone. When
+  it refuses every answer of several, the store itself is failing, and its error stops the run.
 - An error that stops the run reaches the caller as itself (the first one, when concurrent requests
   failed at once), never wrapped in an `ExceptionGroup`.
 - Every request is recorded (provider, model, tokens, latency, cost) and waits for the optional rate
@@ -175,6 +176,7 @@ class Engine:
         failed: BaseException | None = None
         try:
             async with asyncio.TaskGroup() as group:
+                self._group = group
                 if self.sizer is None:
                     for batch in batches:
                         group.create_task(self._run(batch, 1))
@@ -310,6 +312,17 @@ class Engine:
         reply, record = sent
         check = parse_reply(batch, reply, last_attempt=attempt >= self.max_attempts)
         self._observe(record, check)
+        if check.translations and self.on_answer:
+            # the caller (a worker) goes on to its next request while the answers are written: a reply that
+            # arrives with several others waits for their writes in its own task, not before the next request
+            self._group.create_task(self._settle(batch, attempt, reply, record, check))
+        else:
+            await self._settle(batch, attempt, reply, record, check)
+
+    async def _settle(
+        self, batch: RequestBatch, attempt: int, reply: ProviderReply, record: RequestRecord, check: ReplyCheck
+    ) -> None:
+        """Store the answers of one reply, count them done, and send its failed items again (halved)."""
         if check.translations:
             unstored: dict[str, str] = {}
             if self.on_answer:  # stored before the answer counts as done

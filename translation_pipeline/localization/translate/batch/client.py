@@ -14,12 +14,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import openai
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from translation_pipeline.localization.translate.batch.jsonl import ENDPOINT
+
+if TYPE_CHECKING:
+    import openai
+
+# `openai` (about 1 s to import) is imported when a client is made: a process on another lane or provider
+# (pseudo, realtime qwen) never loads it
 
 T = TypeVar("T")
 DASHSCOPE_DEFAULT = "https://dashscope.aliyuncs.com/api/v1"
@@ -65,12 +70,16 @@ def compatible_base_url(dashscope_base_url: str = "") -> str:
 
 
 def _may_pass(error: BaseException) -> bool:
+    import openai
+
     if isinstance(error, openai.APIStatusError):
         return error.status_code == 429 or error.status_code >= 500
     return isinstance(error, openai.APIConnectionError)  # timeouts included
 
 
 def _api_error(action: str, error: Exception) -> BatchApiError:
+    import openai
+
     if isinstance(error, openai.APIStatusError):
         body = error.body if isinstance(error.body, dict) else {}
         detail = body.get("message") or error.message
@@ -95,12 +104,16 @@ class BatchClient:
                 raise BatchApiError("qwen batch: no API key: set DASHSCOPE_API_KEY", retryable=False)
         else:
             raise BatchApiError(f"{provider} has no Batch API (batch mode needs openai or qwen)", retryable=False)
+        import openai
+
         try:
             self._client = openai.OpenAI(api_key=key, base_url=url, timeout=timeout, max_retries=0)
         except openai.OpenAIError as error:
             raise BatchApiError(f"{provider} batch: {error}", retryable=False) from error
 
     def _call(self, action: str, function: Callable[..., T], *args: object, **kwargs: object) -> T:
+        import openai
+
         try:
             return _retried(function)(*args, **kwargs)
         except openai.OpenAIError as error:
