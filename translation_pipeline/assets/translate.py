@@ -16,7 +16,7 @@ from translation_pipeline.localization.schemas import TranslationSchema, validat
 from translation_pipeline.localization.store import MemoryScope, ProjectStore
 from translation_pipeline.localization.translate.batch.client import BatchApiError
 from translation_pipeline.localization.translate.batch.lane import LaneReport, build_lane
-from translation_pipeline.localization.translate.batch.records import BatchRecords
+from translation_pipeline.localization.translate.batch.records import BatchRecords, jobs_markdown
 from translation_pipeline.localization.translate.contract import ProviderReply, RequestBatch
 from translation_pipeline.localization.translate.engine import (
     Engine,
@@ -267,13 +267,6 @@ def _batch_lane(
     return report
 
 
-def _jobs_table(report: LaneReport) -> dg.MetadataValue:
-    rows = "".join(f"| {job.batch_id or '-'} | {job.status} | {job.lines} | {job.completed} | {job.failed} | "
-                   f"{job.job_key} |\n" for job in report.open_jobs)  # fmt: skip
-    header = "| batch | status | lines | completed | failed | job |\n|---|---|---|---|---|---|\n"
-    return dg.MetadataValue.md(header + rows)
-
-
 def _waiting(context: dg.AssetExecutionContext, key: str, report: LaneReport) -> dg.AssetObservation:
     """The run ends with the provider's jobs open: say so on the run and on the asset, where the UI shows it."""
     jobs = report.open_jobs
@@ -286,8 +279,8 @@ def _waiting(context: dg.AssetExecutionContext, key: str, report: LaneReport) ->
     context.log.info(f"{key}: {note}; batch_jobs_sensor requests the run that completes it")
     return dg.AssetObservation(
         asset_key=context.asset_key, partition=key,
-        metadata={"batch_state": "waiting", "batch_jobs": _jobs_table(report), "open_jobs": len(jobs),
-                  "lines": lines, "lines_done": done, **_lane_metadata(report)},
+        metadata={"batch_state": "waiting", "batch_jobs": dg.MetadataValue.md(jobs_markdown(jobs)),
+                  "open_jobs": len(jobs), "lines": lines, "lines_done": done, **_lane_metadata(report)},
     )  # fmt: skip
 
 

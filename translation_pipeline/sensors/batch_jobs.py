@@ -18,20 +18,13 @@ import dagster as dg
 
 from translation_pipeline.cancel import active_runs
 from translation_pipeline.localization.translate.batch.client import FINAL, BatchApiError, BatchClient
-from translation_pipeline.localization.translate.batch.records import BatchRecords, Job
+from translation_pipeline.localization.translate.batch.records import BatchRecords, jobs_markdown
 from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
 
 MAX_JOBS = 200
 MIN_INTERVAL_SECONDS = 5
 SOURCE_TAG = "translation/source"
-
-
-def _jobs_table(jobs: list[Job]) -> dg.MetadataValue:
-    header = "| batch | status | lines | completed | failed | job |\n|---|---|---|---|---|---|\n"
-    rows = "".join(f"| {j.batch_id or '-'} | {j.status} | {j.lines} | {j.completed} | {j.failed} | {j.job_key} |\n"
-                   for j in jobs)  # fmt: skip
-    return dg.MetadataValue.md(header + rows)
 
 
 def _client(clients: dict[str, BatchClient | BatchApiError], provider: str, translation: TranslationResource
@@ -103,8 +96,9 @@ def follow_jobs(
             done = sum(j.completed + j.failed for j in jobs)
             events.append(dg.AssetObservation(
                 asset_key="translations", partition=key,
-                metadata={"batch_state": "ready" if ready else "waiting", "batch_jobs": _jobs_table(jobs),
-                          "open_jobs": len(jobs), "lines": sum(j.lines for j in jobs), "lines_done": done},
+                metadata={"batch_state": "ready" if ready else "waiting",
+                          "batch_jobs": dg.MetadataValue.md(jobs_markdown(jobs)), "open_jobs": len(jobs),
+                          "lines": sum(j.lines for j in jobs), "lines_done": done},
             ))  # fmt: skip
         if ready:
             digest = hashlib.sha256("|".join(sorted(j.job_key for j in jobs)).encode()).hexdigest()[:12]

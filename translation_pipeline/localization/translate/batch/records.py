@@ -40,6 +40,14 @@ class Job:
         return self.status != OPEN
 
 
+def jobs_markdown(jobs: list[Job]) -> str:
+    """A Markdown table of jobs (batch id, status, line counts, job key), as the UI shows it in metadata."""
+    header = "| batch | status | lines | completed | failed | job |\n|---|---|---|---|---|---|\n"
+    return header + "".join(
+        f"| {j.batch_id or '-'} | {j.status} | {j.lines} | {j.completed} | {j.failed} | {j.job_key} |\n" for j in jobs
+    )
+
+
 @dataclass(frozen=True)
 class Line:
     job_key: str
