@@ -141,13 +141,20 @@ def test_no_wait_submits_and_the_sensor_requests_the_run_that_completes_it(
             assert isinstance(batch_jobs_sensor(context), dg.SkipReason)
 
 
-def test_cancel_cancels_the_jobs_and_keeps_what_was_answered(tmp_path: Path, server: FakeLLMServer) -> None:
+def _two_lines_answered(tmp_path: Path, server: FakeLLMServer) -> tuple[dict[str, str], Path]:
+    """The sample submitted with `--no-wait` in jobs of 5-item lines; two lines answered, the rest never will
+    be (unless cancelled). Returns the CLI's environment and the sample."""
     server.batch_timing(manual=True)
     sample = write_sample_workbook(tmp_path / "sample_strings.xlsx")
     env = instance_env(tmp_path, server, {**BATCH, "TRANSLATION_BATCH_MAX_ITEMS": "5"})
     assert _cli(env, "translate", "--no-wait", str(sample)).returncode == 0
     server.advance_batches(lines=2)
     server.batch_timing(seconds_per_line=1000)
+    return env, sample
+
+
+def test_cancel_cancels_the_jobs_and_keeps_what_was_answered(tmp_path: Path, server: FakeLLMServer) -> None:
+    env, _ = _two_lines_answered(tmp_path, server)
     cancel = _cli(env, "cancel", "sample_strings.xlsx")
     assert cancel.returncode == 0, cancel.stdout + cancel.stderr
     assert "cancelled 1 batch jobs (" in cancel.stdout and "answered lines read and kept" in cancel.stdout
@@ -158,12 +165,7 @@ def test_cancel_cancels_the_jobs_and_keeps_what_was_answered(tmp_path: Path, ser
 
 
 def test_switch_to_realtime_cancels_jobs_and_pays_only_for_the_rest(tmp_path: Path, server: FakeLLMServer) -> None:
-    server.batch_timing(manual=True)
-    sample = write_sample_workbook(tmp_path / "sample_strings.xlsx")
-    env = instance_env(tmp_path, server, {**BATCH, "TRANSLATION_BATCH_MAX_ITEMS": "5"})
-    assert _cli(env, "translate", "--no-wait", str(sample)).returncode == 0
-    server.advance_batches(lines=2)
-    server.batch_timing(seconds_per_line=1000)
+    env, sample = _two_lines_answered(tmp_path, server)
     answered = {item for r in server.batch_requests[:2] for item in _items(r)}
 
     done = _cli(env, "translate", "--mode", "realtime", str(sample))
