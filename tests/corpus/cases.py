@@ -408,6 +408,24 @@ add(
 )
 
 add(
+    "short_table_type_row_under_names",
+    [
+        table_sheet(
+            "任务文本",
+            ["ID", "说明", "简体中文", "EN", "日本語", "字数限制"],
+            [seq(3001), const("任务"), "zh", "en", "ja", const(40)],
+            CORE[:5],
+            "zh",
+            ["en", "ja"],
+            above=[["第三章 任务文本 (策划: 王)"], []],
+            below_header=[["int", "string", "string", "string", "string", "int"]],
+        )
+    ],
+    note="A title, a blank row, the names row, then a type row naming no column; too few rows for the content to"
+    " decide, so the names row must: the type row under it is not the header.",
+)
+
+add(
     "xlsx2lua_sparse_header_rows",
     [
         table_sheet(

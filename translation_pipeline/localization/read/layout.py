@@ -265,7 +265,7 @@ def plan_sheet(
     headers = _Headers(matcher)
     header_rows, data = _split_header(plan, rows, headers, explicit)
     data = _cut_second_table(plan, data, rows, header_rows, headers)
-    header_texts = _header_texts(rows, header_rows)
+    header_texts = _header_texts(rows, header_rows, headers)
     _decide_columns(plan, data, header_texts, headers, wanted_source, target_filter or set(), explicit)
     plan.data = data
     if plan.layout.skipped:
@@ -370,11 +370,13 @@ def _language_header(rows: list[Row], header_rows: list[int], headers: _Headers)
     return header_rows[-1] if header_rows else None
 
 
-def _header_texts(rows: list[Row], header_rows: list[int]) -> dict[int, str]:
-    """{column: header text}: the language-naming row's cell, else the nearest other header row's."""
+def _header_texts(rows: list[Row], header_rows: list[int], headers: _Headers) -> dict[int, str]:
+    """{column: header text}: the language-naming row's cell, else the nearest other header row's (a type row
+    `int | string` under `ID | 简体中文 | EN` names no column)."""
     by_number = dict(rows)
+    named = _language_header(rows, header_rows, headers)
     texts: dict[int, str] = {}
-    for number in reversed(header_rows):  # later rows first, so the row nearest the data... is overwritten
+    for number in [named, *(n for n in reversed(header_rows) if n != named)]:
         for column, text in _text_cells(by_number.get(number, {})).items():
             texts.setdefault(column, text.strip())
     return texts
