@@ -1,4 +1,7 @@
-"""What every asset of the chain shares: one partition per workbook version, its group, owner and tags."""
+"""What every asset of the chain shares: one partition per workbook version, its group, owner and tags; how
+they show a table in metadata."""
+
+import pandas as pd
 
 from translation_pipeline.partitions import workbooks
 
@@ -10,3 +13,13 @@ ASSET_DEFAULTS = {
     "owners": ["team:localization"],
     "tags": {"domain": "localization"},
 }
+
+
+def markdown_rows(frame: pd.DataFrame, limit: int, empty: str, rest: str) -> str:
+    """The first `limit` rows of `frame` as a Markdown table (cells on one line, `|` escaped), then
+    `... and N <rest>` for the others; `empty` when there are none."""
+    if not len(frame):
+        return empty
+    shown = frame.head(limit).astype(str).apply(lambda c: c.str.replace("|", "\\|").str.replace("\n", " "))
+    more = f"\n\n... and {len(frame) - limit} {rest}" if len(frame) > limit else ""
+    return shown.to_markdown(index=False) + more

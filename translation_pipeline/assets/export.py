@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from translation_pipeline.assets.common import ASSET_DEFAULTS
+from translation_pipeline.assets.common import ASSET_DEFAULTS, markdown_rows
 from translation_pipeline.localization.check.glossary import Glossary, GlossaryError, load_glossary
 from translation_pipeline.localization.check.qa import cell_outcomes, findings, skipped_table, summarize, write_report
 from translation_pipeline.localization.inbox.archive import find_archived
@@ -31,6 +31,9 @@ def _glossary(context: dg.AssetExecutionContext, glossary_file: str) -> Glossary
         return None
 
 
+MORE = "more (QA report)"
+
+
 def _version_metadata(report) -> dict[str, object]:
     """The version figures (`version_*`), one line of them, and the first re-translated and needing-review cells."""
     summary = report.summary
@@ -39,17 +42,9 @@ def _version_metadata(report) -> dict[str, object]:
         **{name: summary[name] or "none" for name in kept},
         **{f"version_{name}": int(value) for name, value in summary.items() if name not in kept},
         "version_summary": report.line(),
-        "version_retranslated": dg.MetadataValue.md(_table(report.retranslated)),
-        "version_needs_review": dg.MetadataValue.md(_table(report.needs_review)),
+        "version_retranslated": dg.MetadataValue.md(markdown_rows(report.retranslated, 20, "none", MORE)),
+        "version_needs_review": dg.MetadataValue.md(markdown_rows(report.needs_review, 20, "none", MORE)),
     }
-
-
-def _table(frame: pd.DataFrame) -> str:
-    if not len(frame):
-        return "none"
-    shown = frame.head(20).astype(str).apply(lambda c: c.str.replace("|", "\\|").str.replace("\n", " "))
-    more = f"\n\n... and {len(frame) - 20} more (QA report)" if len(frame) > 20 else ""
-    return shown.to_markdown(index=False) + more
 
 
 @dg.asset(**ASSET_DEFAULTS, kinds={"excel"}, code_version="2")

@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from translation_pipeline.assets.common import ASSET_DEFAULTS
+from translation_pipeline.assets.common import ASSET_DEFAULTS, markdown_rows
 from translation_pipeline.localization.inbox.archive import ArchiveError, find_archived
 from translation_pipeline.localization.read.languages import LanguageMatcher
 from translation_pipeline.localization.read.layout import ExplicitLayout, parse_layouts
@@ -92,16 +92,10 @@ def source_workbook(
             "cells_already_filled": int(cells["target_filled"].sum()),
             "cells_skipped": int(ledger["count"].sum()),
             "skipped_by_reason": dg.MetadataValue.json(skipped_counts(ledger)),
-            "skipped": dg.MetadataValue.md(_markdown(ledger)),
+            "skipped": dg.MetadataValue.md(
+                markdown_rows(ledger, 50, "nothing skipped", "more entries (QA report, sheet `skipped`)")
+            ),
             "needs_attention": needs_attention(ledger),
             "preview": dg.MetadataValue.md(cells.head(10).to_markdown(index=False)),
         },
     )
-
-
-def _markdown(frame) -> str:
-    if not len(frame):
-        return "nothing skipped"
-    shown = frame.head(50).astype(str).apply(lambda c: c.str.replace("|", "\\|").str.replace("\n", " "))
-    more = f"\n\n... and {len(frame) - 50} more entries (QA report, sheet `skipped`)" if len(frame) > 50 else ""
-    return shown.to_markdown(index=False) + more
