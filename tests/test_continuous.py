@@ -286,6 +286,10 @@ def test_the_same_name_dropped_again_is_compared_with_the_version_before(
         sheet.append(["k09", None, "新的任务已解锁。", None, None, None])
         workbook.save(inbox)
         second = dropped()
+        event = instance.get_latest_materialization_event(dg.AssetKey("translated_workbook"))
+        meta = {name: value.value for name, value in event.asset_materialization.metadata.items()}
+    assert (event.dagster_event.partition, meta["version"], meta["version_retranslated"]) == (second, 2, 2)
+    assert "后天见。" in meta["retranslated_cells"] and meta["needs_review_cells"] == "none"
 
     assert second != first and archived_keys(data_dir) == {first, second}
     assert items(server, 2) == {"en": ["后天见。", "新的任务已解锁。"], "ja": ["后天见。", "新的任务已解锁。"]}

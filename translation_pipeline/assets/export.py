@@ -35,15 +35,16 @@ MORE = "more (QA report)"
 
 
 def _version_metadata(report) -> dict[str, object]:
-    """The version figures (`version_*`), one line of them, and the first re-translated and needing-review cells."""
+    """The version figures (`version_*`), one line of them, and the first re-translated and needing-review cells
+    (their own labels: `version_retranslated` is the count)."""
     summary = report.summary
     kept = ("lineage", "version", "previous_version")
     return {
         **{name: summary[name] or "none" for name in kept},
         **{f"version_{name}": int(value) for name, value in summary.items() if name not in kept},
         "version_summary": report.line(),
-        "version_retranslated": dg.MetadataValue.md(markdown_rows(report.retranslated, 20, "none", MORE)),
-        "version_needs_review": dg.MetadataValue.md(markdown_rows(report.needs_review, 20, "none", MORE)),
+        "retranslated_cells": dg.MetadataValue.md(markdown_rows(report.retranslated, 20, "none", MORE)),
+        "needs_review_cells": dg.MetadataValue.md(markdown_rows(report.needs_review, 20, "none", MORE)),
     }
 
 
