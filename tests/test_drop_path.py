@@ -123,7 +123,7 @@ def test_cancel_stops_a_translate_process(tmp_path: Path, monkeypatch: pytest.Mo
         finally:
             translate.kill()
         assert cancel.returncode == 0, cancel.stdout + cancel.stderr
-        assert "cancelled (interrupted its translate process" in cancel.stdout
+        assert "cancelled (interrupted its process" in cancel.stdout
         assert translate.returncode == 1
         assert "cancelled: " in err and "Traceback" not in err
         stopped = server.request_count

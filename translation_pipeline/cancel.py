@@ -19,11 +19,8 @@ provider, reads what they answered and settles the rest, so the batch sensor req
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 from dagster import DagsterRunStatus
@@ -32,10 +29,9 @@ from translation_pipeline.localization.store import ProjectStore
 from translation_pipeline.localization.translate.contract import RequestBatch
 from translation_pipeline.localization.translate.engine import EngineResult
 from translation_pipeline.localization.translate.pinned import TranslatorSettings, build_translator
+from translation_pipeline.processes import PID_TAG, interrupt, is_run_process, run_process
 
 PARTITION_TAG = "dagster/partition"
-PID_TAG = "translation/pid"
-HOST_TAG = "translation/host"
 CANCELLED_TAG = "translation/cancelled"
 ACTIVE = [
     DagsterRunStatus.QUEUED,
@@ -44,11 +40,6 @@ ACTIVE = [
     DagsterRunStatus.STARTED,
     DagsterRunStatus.CANCELING,
 ]
-
-
-def process_tags() -> dict[str, str]:
-    """Tags of a run this process executes itself, so that `cancel` can reach it."""
-    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
 
 
 @dataclass(frozen=True)
@@ -68,43 +59,14 @@ def active_runs(instance: dg.DagsterInstance, key: str) -> list[dg.DagsterRun]:
     return list(instance.get_runs(dg.RunsFilter(tags={PARTITION_TAG: key}, statuses=ACTIVE)))
 
 
-def _is_translate_process(pid: int) -> bool:
-    """Is `pid` alive and a `translation-pipeline` process (not another one that got its number since)?"""
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        try:
-            os.kill(pid, 0)  # no /proc (macOS): only whether it is alive
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
-    return b"translation" in command
-
-
-def _interrupt(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
-    """Stop a run a `translate` process executes: CANCELING, then SIGINT to that process."""
-    host, pid = run.tags.get(HOST_TAG), int(run.tags[PID_TAG])
-    if host != socket.gethostname():
-        return f"not stopped: its translate process runs on {host} (cancel it there)"
-    if run.status != DagsterRunStatus.CANCELING:
-        instance.report_run_canceling(run, message="cancel requested by translation-pipeline cancel")
-    if not _is_translate_process(pid):
-        instance.report_run_canceled(run, message=f"its translate process {pid} is gone")
-        return f"marked cancelled (its translate process {pid} is gone)"
-    os.kill(pid, signal.SIGINT)
-    return f"interrupted its translate process {pid}"
-
-
 def reap_dead_runs(instance: dg.DagsterInstance, key: str) -> list[str]:
     """Runs of `key` that a `translate` process on this machine was executing when it died (SIGKILL, a crash):
     marked FAILURE, with their concurrency slots freed, so the next run of the workbook does not wait for the
     `llm` pool slot a dead process holds (until the daemon's run monitoring would). Returns their ids."""
     reaped = []
     for run in active_runs(instance, key):
-        if PID_TAG not in run.tags or run.tags.get(HOST_TAG) != socket.gethostname():
-            continue
-        pid = int(run.tags[PID_TAG])
-        if pid == os.getpid() or _is_translate_process(pid):
+        pid = run_process(run)
+        if pid is None or pid == os.getpid() or is_run_process(pid):
             continue
         instance.report_run_failed(run, message=f"its translate process {pid} is gone (killed or crashed)")
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
@@ -119,7 +81,7 @@ def cancel_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
         instance.report_run_canceled(run, message="cancelled before it started")
         return "dequeued"
     if PID_TAG in run.tags:
-        return _interrupt(instance, run)
+        return interrupt(instance, run, "cancel requested by translation-pipeline cancel")
     if instance.run_coordinator.cancel_run(run.run_id):
         return "terminated through the run launcher"
     return "asked to stop (the run launcher could not reach its process)"

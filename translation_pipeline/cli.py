@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, TextIO
 
 import dagster as dg
 
-from translation_pipeline.cancel import cancel_batch_jobs, cancel_workbook, process_tags, reap_dead_runs
+from translation_pipeline.cancel import cancel_batch_jobs, cancel_workbook, reap_dead_runs
 from translation_pipeline.localization.inbox.archive import WORKBOOK_SUFFIXES, ArchiveError, archive_file, find_archived
 from translation_pipeline.localization.translate.progress import Progress, subscribe
 from translation_pipeline.partitions import workbooks
+from translation_pipeline.processes import process_tags
 from translation_pipeline.sample import write_sample_workbook
 from translation_pipeline.schedules.rerun_failed import (
     failed_workbook_states,
