@@ -63,7 +63,8 @@ def test_shipped_instances_enable_run_monitoring(
         assert instance.run_monitoring_max_runtime_seconds == 6 * 3600
         assert instance.run_monitoring_max_resume_run_attempts == 0
         assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == 300  # `llm` pool slots
-        # only the Docker launcher checks a run worker's health; the default one relies on max_runtime_seconds
-        docker = config.startswith("docker/")
-        assert instance.run_launcher.supports_check_run_worker_health == docker
+        # both launchers check a run worker's health: the Docker one its container, the warm one its process
+        launcher = "DockerRunLauncher" if config.startswith("docker/") else "WarmRunLauncher"
+        assert type(instance.run_launcher).__name__ == launcher
+        assert instance.run_launcher.supports_check_run_worker_health
         assert instance.run_retries_enabled  # a run monitoring marks FAILED is re-executed from failure

@@ -73,6 +73,9 @@ def test_drop_to_output_and_terminate_from_the_ui(tmp_path: Path, monkeypatch: p
             assert run.status == dg.DagsterRunStatus.SUCCESS
             assert run.tags["translation/provider"] == "openai" and run.tags["translation/source"] == "drop folder"
             assert server.request_count > 0
+            # forked from the warm server (deploy/dagster.sqlite.yaml's run launcher), its process tagged
+            messages = [event.message for event in instance.all_logs(run.run_id)]
+            assert f"Forked the run's process (pid {run.tags['translation/pid']}) from the warm server." in messages
 
             # 2. Terminate from the UI while requests are in flight
             server.latency_ms = 1000

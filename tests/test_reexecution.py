@@ -2,8 +2,8 @@
 
 A `dagster job execute` run of `translate_workbook_job` is killed (its whole process group) in the
 middle of `translations`: the run is left STARTED and keeps its `llm` pool slot. The daemon's run
-monitoring iteration, run here in-process, marks it FAILED once `max_runtime_seconds` has passed (the
-DefaultRunLauncher has no worker health check, so nothing sooner), and its concurrency iteration gives
+monitoring iteration, run here in-process, marks it FAILED once `max_runtime_seconds` has passed (no process
+of the run launcher is tagged on such a run to check, so nothing sooner), and its concurrency iteration gives
 the slot back. A re-execution FROM_FAILURE then sends only the batches with no stored answer and writes
 the same workbook as an uninterrupted run.
 
@@ -27,6 +27,7 @@ from types import SimpleNamespace
 import dagster as dg
 import pytest
 import yaml
+from dagster._core.launcher import WorkerStatus
 from dagster._daemon.monitoring import concurrency as slot_monitoring
 from dagster._daemon.monitoring import (
     execute_concurrency_slots_iteration,
@@ -120,8 +121,9 @@ def test_sigkilled_run_is_failed_by_run_monitoring_and_reexecuted_from_failure(
         held = instance.event_log_storage.get_concurrency_info("llm").claimed_slots
         assert [(slot.run_id, slot.step_key) for slot in held] == [(run.run_id, "translations")]
 
-        # the daemon's monitoring iteration now: the DefaultRunLauncher cannot check a run worker's health
-        assert not instance.run_launcher.supports_check_run_worker_health
+        # the daemon's monitoring iteration now: the run launcher finds no process of its own tagged on a
+        # `dagster job execute` run, so it cannot tell the run is dead
+        assert instance.run_launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
         assert set(execute_run_monitoring_iteration(daemon_context(instance), LOGGER)) == {None}
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
         # ... and once max_runtime_seconds (6 h in the shipped file) have passed: canceled, then forced FAILED
