@@ -10,6 +10,7 @@ import pandas as pd
 from translation_pipeline.assets.common import ASSET_DEFAULTS, markdown_rows
 from translation_pipeline.localization.check.glossary import Glossary, GlossaryError, load_glossary
 from translation_pipeline.localization.check.qa import cell_outcomes, findings, skipped_table, summarize, write_report
+from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.inbox.archive import find_archived
 from translation_pipeline.localization.plan.tasks import TaskPlan
 from translation_pipeline.localization.read.ledger import needs_attention, skipped_counts
@@ -65,7 +66,7 @@ def translated_workbook(
     version = translation_tasks.versions
     stale = version.stale if version is not None else set()
     fills = [
-        CellFill(s, c, t, (s, c) in stale) for s, c, t in zip(done["sheet"], done["cell"], done["text"], strict=True)
+        CellFill(s, c, t, (s, c) in stale) for s, c, t in row_values(done, "sheet", "cell", "text")
     ]
     folder = data_dir.outbox / context.partition_key
     output = folder / archived.output_name
@@ -83,7 +84,7 @@ def translated_workbook(
     skipped = skipped_table(translation_tasks.skipped, outcomes, not_written)
     versions = None
     if version is not None:  # what each cell now holds, for the next version of the lineage
-        written = {(s, c): written_text(t) for s, c, t in zip(done["sheet"], done["cell"], done["text"], strict=True)
+        written = {(s, c): written_text(t) for s, c, t in row_values(done, "sheet", "cell", "text")
                    if (s, c) not in not_written}  # fmt: skip
         record_version(store.get_store(), version, written)
         versions = version_report(version, written)

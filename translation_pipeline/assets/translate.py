@@ -11,6 +11,7 @@ from pydantic import Field
 
 from translation_pipeline.assets.common import ASSET_DEFAULTS
 from translation_pipeline.localization.check.glossary import GlossaryError
+from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.plan.tasks import TaskPlan, request_batches
 from translation_pipeline.localization.schemas import TranslationSchema, validated
 from translation_pipeline.localization.store import MemoryScope, ProjectStore
@@ -115,18 +116,18 @@ def translations(
     from_reviewers = 0
     for (source, target), group in tasks.groupby(["source_language", "target_language"]):
         approved = project_store.lookup_approved(source, target, group["source_text"].tolist())
-        hits = {tid: approved[text] for tid, text in zip(group["task_id"], group["source_text"], strict=True)
+        hits = {tid: approved[text] for tid, text in row_values(group, "task_id", "source_text")
                 if text in approved}  # fmt: skip
         reused.update(hits)
         from_reviewers += len(hits)
         for model in translator.models:
             wanted = group[~group["task_id"].isin(reused)]
             stored = project_store.lookup(scope(source, target, model), wanted["source_text"].tolist())
-            for tid, text in zip(wanted["task_id"], wanted["source_text"], strict=True):
+            for tid, text in row_values(wanted, "task_id", "source_text"):
                 if text in stored:
                     reused[tid] = stored[text]
     pending = tasks[~tasks["task_id"].isin(reused)]
-    source_of = dict(zip(tasks["task_id"], tasks["source_text"], strict=True))
+    source_of = dict(row_values(tasks, "task_id", "source_text"))
     context.log.info(
         f"{len(tasks)} tasks: {len(reused)} from the store ({from_reviewers} reviewers' approved text), "
         f"{len(pending)} to request"
@@ -309,7 +310,7 @@ def _lane_result(
             wanted = group[~group["task_id"].isin(translations)]
             scope = MemoryScope(source, target, model, translator.settings.prompt_version)
             stored = store.lookup(scope, wanted["source_text"].tolist())
-            for tid, text in zip(wanted["task_id"], wanted["source_text"], strict=True):
+            for tid, text in row_values(wanted, "task_id", "source_text"):
                 if text in stored:
                     translations[tid], models[tid] = stored[text], model
     failures: dict[str, str] = {}

@@ -42,6 +42,7 @@ from openpyxl.utils.escape import unescape
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from translation_pipeline.localization.check.glossary import Glossary
+from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.read.ledger import FAILED, NOT_WRITTEN, TOO_LONG, SkipEntry, ledger_table
 from translation_pipeline.localization.translate.contract import FORMULA_STARTS, REPLACEMENT
 from translation_pipeline.localization.translate.placeholders import placeholder_problems
@@ -193,7 +194,7 @@ def findings(
     source, text = done["source"], done["text"]
     parts = [_rows(failed.drop(columns="text"), "translation", failed["error"], status="failed")]
 
-    reasons = pd.Series([not_written.get(k) for k in zip(done["sheet"], done["cell"], strict=True)], index=done.index)
+    reasons = pd.Series([not_written.get(k) for k in row_values(done, "sheet", "cell")], index=done.index)
     skipped = reasons.notna()
     parts.append(_rows(done[skipped], "export", reasons[skipped], status="not written"))
 

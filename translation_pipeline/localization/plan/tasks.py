@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.read.ledger import ledger_table
 from translation_pipeline.localization.read.workbook import to_translate
 from translation_pipeline.localization.schemas import AssignmentSchema, TaskSchema, validated
@@ -40,8 +41,8 @@ class TaskPlan:
 
 def _row_context(work: pd.DataFrame) -> pd.Series:
     """`speaker: …; note: …; key: …` per row, without the parts that are empty."""
-    rows = zip(work["speaker"], work["note"], work["key"], strict=True)
-    parts = ((s and f"speaker: {s}", n and f"note: {n}", f"key: {k}") for s, n, k in rows)
+    values = row_values(work, "speaker", "note", "key")
+    parts = ((s and f"speaker: {s}", n and f"note: {n}", f"key: {k}") for s, n, k in values)
     return pd.Series(["; ".join(filter(None, row)) for row in parts], index=work.index, dtype=str)
 
 
@@ -69,7 +70,7 @@ def plan_tasks(
     ((sheet, cell): stale machine text of a new version), cut into batches."""
     wanted = to_translate(cells)
     if also:
-        stale = pd.Series([pair in also for pair in zip(cells["sheet"], cells["target_cell"], strict=True)],
+        stale = pd.Series([pair in also for pair in row_values(cells, "sheet", "target_cell")],
                           index=cells.index, dtype=bool)  # fmt: skip
         wanted |= stale & (cells["source_kind"] == "text")
     work = cells[wanted].copy()
@@ -112,9 +113,7 @@ def assign_batches(tasks: pd.DataFrame, max_items: int, max_chars: int) -> list[
     batch_ids: list[str] = []
     current: dict[tuple[str, str], tuple[str, int, int]] = {}  # pair -> (batch id, items, chars)
     count = 0
-    for source, target, text in zip(
-        tasks["source_language"], tasks["target_language"], tasks["source_text"], strict=True
-    ):
+    for source, target, text in row_values(tasks, "source_language", "target_language", "source_text"):
         pair = (source, target)
         batch_id, items, chars = current.get(pair, ("", 0, 0))
         if not batch_id or items >= max_items or (items and chars + len(text) > max_chars):
@@ -130,7 +129,7 @@ def request_batches(tasks: pd.DataFrame) -> list[RequestBatch]:
     items: dict[str, list[BatchItem]] = {}
     pairs: dict[str, tuple[str, str]] = {}
     columns = ["batch_id", "source_language", "target_language", "task_id", "source_text", "context"]
-    max_lengths = [None if pd.isna(value) else int(value) for value in tasks["max_length"]]
+    max_lengths = [None if pd.isna(value) else int(value) for value in tasks["max_length"].tolist()]
     for (batch_id, source, target, task_id, text, context), max_length in zip(
         tasks[columns].itertuples(index=False, name=None), max_lengths, strict=True
     ):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.versions.lineage import row_keys
 
 TRANSLATE, KEEP, STALE, STALE_KEPT, HUMAN, REVIEW, OTHER = (
@@ -77,7 +78,7 @@ def classify(
     columns = ["sheet", "row", "target_cell", "key", "source_language", "target_language", "source_text",
                "target_filled"]  # fmt: skip
     for (sheet, row, cell, key, source_language, language, source, filled), row_key, text in zip(
-        text_cells[columns].itertuples(index=False, name=None), keys, targets, strict=True
+        text_cells[columns].itertuples(index=False, name=None), keys.tolist(), targets.tolist(), strict=True
     ):
         text = None if pd.isna(text) else text
         found = by_identity.get((sheet, row_key, language))
@@ -116,7 +117,7 @@ def _status(
 def work_cells(classified: pd.DataFrame) -> set[tuple[str, str]]:
     """(sheet, cell) of the cells to send to the model: empty targets and stale machine text."""
     work = classified[classified["status"].isin(WORK)]
-    return set(zip(work["sheet"], work["target_cell"], strict=True))
+    return set(row_values(work, "sheet", "target_cell"))
 
 
 def version_records(classified: pd.DataFrame, written: Mapping[tuple[str, str], str]) -> list[dict[str, object]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.store import ProjectStore
 from translation_pipeline.localization.versions.classify import (
     CLASSIFIED_COLUMNS,
@@ -58,7 +59,7 @@ class VersionPlan:
     def stale(self) -> set[tuple[str, str]]:
         """(sheet, cell) of the filled cells the export may overwrite."""
         stale = self.classified[self.classified["status"] == STALE]
-        return set(zip(stale["sheet"], stale["target_cell"], strict=True))
+        return set(row_values(stale, "sheet", "target_cell"))
 
 
 def plan_version(
@@ -105,7 +106,7 @@ def _compared(
     previous_source = {(r.sheet, r.row_key): r.source_text for r in records}
     current = classified.drop_duplicates(["sheet", "row_key"])
     changed = sum(
-        1 for sheet, key, source in zip(current["sheet"], current["row_key"], current["source_text"], strict=True)
+        1 for sheet, key, source in row_values(current, "sheet", "row_key", "source_text")
         if (sheet, key) in previous_source and previous_source[(sheet, key)] != source
     )  # fmt: skip
     number = store.version_number(lineage, version_id) + (version_id is None)  # unregistered: the next one
@@ -163,15 +164,15 @@ class VersionReport:
 def version_report(plan: VersionPlan, written: dict[tuple[str, str], str]) -> VersionReport:
     """Figures and lists of a version once exported (`written`: (sheet, cell) -> text written)."""
     classified = plan.classified
-    rows = set(zip(classified["sheet"], classified["row_key"], strict=True))
+    rows = set(row_values(classified, "sheet", "row_key"))
     stale = classified[classified["status"] == STALE]
-    done = [(sheet, cell) in written for sheet, cell in zip(stale["sheet"], stale["target_cell"], strict=True)]
+    done = [(sheet, cell) in written for sheet, cell in row_values(stale, "sheet", "target_cell")]
     redone = stale[pd.Series(done, index=stale.index, dtype=bool)]
     retranslated = pd.DataFrame({
         "sheet": redone["sheet"], "cell": redone["target_cell"], "key": redone["key"],
         "language": redone["target_language"], "old_source": redone["previous_source"],
         "new_source": redone["source_text"], "old_text": redone["target_text"],
-        "new_text": [written[(s, c)] for s, c in zip(redone["sheet"], redone["target_cell"], strict=True)],
+        "new_text": [written[(s, c)] for s, c in row_values(redone, "sheet", "target_cell")],
     }, columns=RETRANSLATED_COLUMNS).reset_index(drop=True)  # fmt: skip
     review = classified[classified["status"] == REVIEW]
     needs_review = pd.DataFrame({
