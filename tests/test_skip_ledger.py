@@ -14,7 +14,6 @@ from openpyxl import Workbook, load_workbook
 
 from tests.conftest import register
 from tests.test_cli import run_cli
-from translation_pipeline.assets.checks import ASSET_CHECKS
 from translation_pipeline.definitions import ASSETS, build_resources
 from translation_pipeline.localization.read.layout import parse_layouts
 from translation_pipeline.localization.translate.providers.pseudo import pseudo_localize
@@ -48,7 +47,7 @@ def build(path: Path) -> Path:
 
 def materialize(instance: dg.DagsterInstance, key: str, **kwargs: object) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [*ASSETS, *ASSET_CHECKS], instance=instance, partition_key=key, resources=build_resources(load_settings()),
+        ASSETS, instance=instance, partition_key=key, resources=build_resources(load_settings()),
         **kwargs,
     )  # fmt: skip
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from translation_pipeline.assets.checks import ASSET_CHECKS
 from translation_pipeline.assets.export import translated_workbook
 from translation_pipeline.assets.ingest import source_workbook
 from translation_pipeline.assets.split import translation_tasks
@@ -95,7 +94,6 @@ def build_definitions(environ: dict[str, str] | None = None) -> dg.Definitions:
     settings = load_settings(environ)
     return dg.Definitions(
         assets=[*ASSETS, INBOX],
-        asset_checks=ASSET_CHECKS,
         jobs=[translate_workbook_job],
         sensors=[workbook_drop_sensor, build_batch_jobs_sensor(settings.batch_poll_seconds)],
         schedules=[

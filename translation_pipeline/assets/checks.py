@@ -8,9 +8,10 @@
   findings and summary tables the asset wrote into its QA report and returned with its output, so the UI and
   the report always agree without reading the report back (rules: `localization/qa.py`).
 
-The checks are partitioned like their assets, so a run of one workbook checks that workbook only; a job that
-selects the assets runs their checks in the same run. A translated_workbook that failed (cells could not be
-translated) has no output to check: its QA report is still written.
+Each asset declares its checks (`check_specs`) and yields their results after its output, in its own step: a
+check costs no step, no events of a step and no reload of the output it checks. The checks are partitioned like
+their assets, so a run of one workbook checks that workbook only. A translated_workbook that failed (cells could
+not be translated) has no output to check: its QA report is still written.
 
 Each evaluation names the partition and the materialization it checked, so the UI's status of a check is per
 partition and of its latest materialization: after a failed run (checks that could not run show "execution
@@ -21,15 +22,12 @@ failed") a successful one shows that partition's checks passing, whatever other 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
 
-from translation_pipeline.localization.check.qa import read_report
 from translation_pipeline.localization.plan.tasks import TaskPlan
 from translation_pipeline.localization.read.ledger import needs_attention, skipped_counts
 from translation_pipeline.localization.read.workbook import ParsedWorkbook
@@ -57,33 +55,54 @@ def _markdown(frame: pd.DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.md(sample.to_markdown(index=False) if len(sample) else "none")
 
 
-def _schema_result(tables: dict[str, tuple[pa.DataFrameSchema, pd.DataFrame]]) -> dg.AssetCheckResult:
+def _schema_result(name: str, tables: dict[str, tuple[pa.DataFrameSchema, pd.DataFrame]]) -> dg.AssetCheckResult:
     failures = []
-    for name, (schema, frame) in tables.items():
+    for table, (schema, frame) in tables.items():
         try:
             schema.validate(frame, lazy=True)
         except pandera.errors.SchemaErrors as errors:
-            failures.append(errors.failure_cases.assign(table=name))
+            failures.append(errors.failure_cases.assign(table=table))
     cases = pd.concat(failures) if failures else pd.DataFrame()
     return dg.AssetCheckResult(
-        passed=cases.empty, severity=WARN, metadata={"count": len(cases), "sample": _markdown(cases)}
+        check_name=name, passed=cases.empty, severity=WARN, metadata={"count": len(cases), "sample": _markdown(cases)}
     )
 
 
-with warnings.catch_warnings():  # partitioned checks are a preview feature in Dagster 1.13
-    warnings.simplefilter("ignore", dg.PreviewWarning)
+def _spec(name: str, asset: str, description: str) -> dg.AssetCheckSpec:
+    with warnings.catch_warnings():  # partitioned checks are a preview feature in Dagster 1.13
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(name, asset=asset, description=description, partitions_def=workbooks)
 
-    @dg.asset_check(asset="source_workbook", partitions_def=workbooks, blocking=False)
-    def cell_schema(source_workbook: ParsedWorkbook) -> dg.AssetCheckResult:
-        """The cell table matches the pandera CellSchema."""
-        return _schema_result({"cells": (CellSchema, source_workbook.cells)})
 
-    @dg.asset_check(asset="source_workbook", partitions_def=workbooks, blocking=False)
-    def skipped_text(source_workbook: ParsedWorkbook) -> dg.AssetCheckResult:
-        """No text is left for a column whose language is unknown or ambiguous (the workbook needs attention);
-        every other skip is listed too, with its reason."""
-        ledger = source_workbook.ledger
-        return dg.AssetCheckResult(
+SOURCE_CHECKS = [
+    _spec("cell_schema", "source_workbook", "The cell table matches the pandera CellSchema."),
+    _spec(
+        "skipped_text",
+        "source_workbook",
+        "No text is left for a column whose language is unknown or ambiguous (the workbook needs attention); "
+        "every other skip is listed too, with its reason.",
+    ),
+]
+TASK_CHECKS = [
+    _spec(
+        "task_schema",
+        "translation_tasks",
+        "Tasks and assignments match their pandera schemas; every assigned cell has its task.",
+    )
+]
+EXPORT_CHECKS = [
+    _spec("coverage", "translated_workbook", "Every target cell to fill was filled."),
+    *(_spec(name, "translated_workbook", text) for name, (_, text) in RULE_CHECKS.items()),
+]
+
+
+def source_checks(source_workbook: ParsedWorkbook) -> list[dg.AssetCheckResult]:
+    """`cell_schema` and `skipped_text` of a read workbook."""
+    ledger = source_workbook.ledger
+    return [
+        _schema_result("cell_schema", {"cells": (CellSchema, source_workbook.cells)}),
+        dg.AssetCheckResult(
+            check_name="skipped_text",
             passed=not needs_attention(ledger),
             severity=WARN,
             metadata={
@@ -91,48 +110,31 @@ with warnings.catch_warnings():  # partitioned checks are a preview feature in D
                 "by_reason": dg.MetadataValue.json(skipped_counts(ledger)),
                 "sample": _markdown(ledger),
             },
-        )
+        ),
+    ]
 
-    @dg.asset_check(asset="translation_tasks", partitions_def=workbooks, blocking=False)
-    def task_schema(translation_tasks: TaskPlan) -> dg.AssetCheckResult:
-        """Tasks and assignments match their pandera schemas; every assigned cell has its task."""
-        result = _schema_result(
-            {
-                "tasks": (TaskSchema, translation_tasks.tasks),
-                "assignments": (AssignmentSchema, translation_tasks.assignments),
-            }
-        )
-        orphans = translation_tasks.assignments[
-            ~translation_tasks.assignments["task_id"].isin(translation_tasks.tasks["task_id"])
-        ]
-        return dg.AssetCheckResult(
+
+def task_checks(translation_tasks: TaskPlan) -> list[dg.AssetCheckResult]:
+    """`task_schema` of a plan."""
+    tasks, assignments = translation_tasks.tasks, translation_tasks.assignments
+    tables = {"tasks": (TaskSchema, tasks), "assignments": (AssignmentSchema, assignments)}
+    result = _schema_result("task_schema", tables)
+    orphans = assignments[~assignments["task_id"].isin(tasks["task_id"])]
+    return [
+        dg.AssetCheckResult(
+            check_name="task_schema",
             passed=result.passed and orphans.empty,
             severity=WARN,
             metadata={**result.metadata, "cells_without_task": len(orphans)},
         )
+    ]
 
-    @dg.multi_asset_check(
-        specs=[
-            dg.AssetCheckSpec(
-                "coverage",
-                asset="translated_workbook",
-                description="Every target cell to fill was filled.",
-                partitions_def=workbooks,
-            ),
-            *(
-                dg.AssetCheckSpec(name, asset="translated_workbook", description=text, partitions_def=workbooks)
-                for name, (_, text) in RULE_CHECKS.items()
-            ),
-        ],
-    )
-    def translated_workbook_qa(translated_workbook: dict) -> Iterator[dg.AssetCheckResult]:
-        """The QA report's findings, one check per rule group, and the coverage per sheet and language."""
-        if "findings" in translated_workbook:
-            issues, summary = translated_workbook["findings"], translated_workbook["summary"]
-        else:  # materialized before the output carried the tables
-            issues, summary = read_report(Path(translated_workbook["qa_report"]))
-        to_fill, filled = int(summary["to_fill"].sum()), int(summary["filled"].sum())
-        yield dg.AssetCheckResult(
+
+def export_checks(issues: pd.DataFrame, summary: pd.DataFrame) -> list[dg.AssetCheckResult]:
+    """The QA report's findings, one check per rule group, and the coverage per sheet and language."""
+    to_fill, filled = int(summary["to_fill"].sum()), int(summary["filled"].sum())
+    results = [
+        dg.AssetCheckResult(
             check_name="coverage",
             passed=filled == to_fill,
             severity=WARN,
@@ -144,14 +146,15 @@ with warnings.catch_warnings():  # partitioned checks are a preview feature in D
                 ),
             },
         )
-        for name, (rules, _) in RULE_CHECKS.items():
-            hits = issues[issues["rule"].isin(rules)]
-            yield dg.AssetCheckResult(
+    ]
+    for name, (rules, _) in RULE_CHECKS.items():
+        hits = issues[issues["rule"].isin(rules)]
+        results.append(
+            dg.AssetCheckResult(
                 check_name=name,
                 passed=hits.empty,
                 severity=WARN,
                 metadata={"count": len(hits), "sample": _markdown(hits[SAMPLE_COLUMNS])},
             )
-
-
-ASSET_CHECKS = [cell_schema, skipped_text, task_schema, translated_workbook_qa]
+        )
+    return results

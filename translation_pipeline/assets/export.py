@@ -2,11 +2,13 @@
 workbook, stale machine text overwritten (never a reviewer's), and what each cell now holds recorded for the next
 version (`localization/versions`)."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
+from translation_pipeline.assets.checks import EXPORT_CHECKS, export_checks
 from translation_pipeline.assets.common import ASSET_DEFAULTS, markdown_rows
 from translation_pipeline.localization.check.glossary import Glossary, GlossaryError, load_glossary
 from translation_pipeline.localization.check.qa import cell_outcomes, findings, skipped_table, summarize, write_report
@@ -49,14 +51,14 @@ def _version_metadata(report) -> dict[str, object]:
     }
 
 
-@dg.asset(**ASSET_DEFAULTS, kinds={"excel"}, code_version="2")
+@dg.asset(**ASSET_DEFAULTS, kinds={"excel"}, code_version="2", check_specs=EXPORT_CHECKS)
 def translated_workbook(
     context: dg.AssetExecutionContext,
     translation_tasks: TaskPlan,
     translations: pd.DataFrame,
     data_dir: DataDirResource,
     store: ProjectStoreResource,
-) -> dg.Output[dict]:
+) -> Iterator[dg.Output[dict] | dg.AssetCheckResult]:
     """Writes every translated cell and the QA report (findings warn, never block a cell); fails after
     writing when some cells could not be translated, so the partition shows as failed and the rerun
     schedule picks it up."""
@@ -119,13 +121,7 @@ def translated_workbook(
             f"the {summary.written} translated cells are in {output}, the reasons in {report}",
             metadata=metadata,
         )
-    return dg.Output(
-        {
-            "output_path": str(output),
-            "qa_report": str(report),
-            "written": summary.written,
-            "findings": issues,
-            "summary": qa_summary,
-        },
-        metadata=metadata,
+    yield dg.Output(
+        {"output_path": str(output), "qa_report": str(report), "written": summary.written}, metadata=metadata
     )
+    yield from export_checks(issues, qa_summary)

@@ -1,11 +1,13 @@
 """`source_workbook`: read and validate the archived workbook of a partition."""
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
+from translation_pipeline.assets.checks import SOURCE_CHECKS, source_checks
 from translation_pipeline.assets.common import ASSET_DEFAULTS, markdown_rows
 from translation_pipeline.localization.inbox.archive import ArchiveError, find_archived
 from translation_pipeline.localization.read.languages import LanguageMatcher
@@ -39,14 +41,15 @@ class SourceWorkbookConfig(dg.Config):
     include_hidden_sheets: bool | None = None
 
 
-@dg.asset(**ASSET_DEFAULTS, kinds={"excel", "pandas"}, code_version="1")
+@dg.asset(**ASSET_DEFAULTS, kinds={"excel", "pandas"}, code_version="1", check_specs=SOURCE_CHECKS)
 def source_workbook(
     context: dg.AssetExecutionContext,
     config: SourceWorkbookConfig,
     data_dir: DataDirResource,
     translation: TranslationResource,
-) -> dg.Output[ParsedWorkbook]:
-    """Every (row, target language) cell of the sheets that hold a table, and the ledger of what is skipped."""
+) -> Iterator[dg.Output[ParsedWorkbook] | dg.AssetCheckResult]:
+    """Every (row, target language) cell of the sheets that hold a table, and the ledger of what is skipped;
+    then its checks."""
     try:
         archived = find_archived(data_dir.archive, context.partition_key)
         layouts: list[ExplicitLayout] = [
@@ -76,7 +79,7 @@ def source_workbook(
     except TableError as error:
         raise dg.Failure(description=f"{archived.original_name}: {error}", allow_retries=False) from None
     work = int(to_translate(cells).sum())
-    return dg.Output(
+    yield dg.Output(
         parsed,
         metadata={
             "file": archived.original_name,
@@ -99,3 +102,4 @@ def source_workbook(
             "preview": dg.MetadataValue.md(cells.head(10).to_markdown(index=False)),
         },
     )
+    yield from source_checks(parsed)

@@ -2,9 +2,11 @@
 workbook (same lineage), also its stale machine text, never its reviewers' text (`localization/versions`)."""
 
 import dataclasses
+from collections.abc import Iterator
 
 import dagster as dg
 
+from translation_pipeline.assets.checks import TASK_CHECKS, task_checks
 from translation_pipeline.assets.common import ASSET_DEFAULTS
 from translation_pipeline.localization.inbox.archive import find_archived
 from translation_pipeline.localization.plan.tasks import TaskPlan, plan_tasks
@@ -20,14 +22,14 @@ from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.settings import load_settings
 
 
-@dg.asset(**ASSET_DEFAULTS, kinds={"pandas"}, code_version="2")
+@dg.asset(**ASSET_DEFAULTS, kinds={"pandas"}, code_version="2", check_specs=TASK_CHECKS)
 def translation_tasks(
     context: dg.AssetExecutionContext,
     source_workbook: ParsedWorkbook,
     translation: TranslationResource,
     data_dir: DataDirResource,
     store: ProjectStoreResource,
-) -> dg.Output[TaskPlan]:
+) -> Iterator[dg.Output[TaskPlan] | dg.AssetCheckResult]:
     """One task per (source text, target language) to fill; identical strings are translated once. The plan
     carries the skip ledger, and the version's classified cells, on to export and the QA report."""
     key = context.partition_key
@@ -49,7 +51,7 @@ def translation_tasks(
         context.log.info(f"{key}: version {version.number} of {lineage!r}, compared with {version.previous_key}: "
                          + ", ".join(f"{statuses.get(s, 0)} {s}" for s in STATUSES if statuses.get(s, 0)))  # fmt: skip
     per_language = plan.tasks.groupby("target_language").size().to_dict()
-    return dg.Output(
+    yield dg.Output(
         plan,
         metadata={
             "cells_to_fill": len(plan.assignments),
@@ -64,3 +66,4 @@ def translation_tasks(
             "preview": dg.MetadataValue.md(plan.tasks.head(10).to_markdown(index=False)),
         },
     )
+    yield from task_checks(plan)
