@@ -61,6 +61,36 @@ def stage_seconds(home: Path) -> dict[str, float]:
     return {step: ends[step] - starts[step] for step in STAGES if step in starts and step in ends}
 
 
+def timeline(home: Path, started: float, ended: float, request_times: list[float]) -> str:
+    """Where the wall time of the latest run went, in seconds since the command started (wall clock): the run's
+    start, the translate step's start, the first request, the last request's arrival, the translate step's end,
+    the run's end and the command's exit."""
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(home)
+    marks: dict[str, float] = {}
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_runs(limit=1)[0]
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            if event is None:
+                continue
+            kind, step = event.event_type_value, event.step_key
+            if kind == "PIPELINE_START":
+                marks["run"] = entry.timestamp
+            elif kind == "STEP_START" and step == "translations":
+                marks["step"] = entry.timestamp
+            elif kind == "STEP_SUCCESS" and step == "translations":
+                marks["answered"] = entry.timestamp
+            elif kind == "PIPELINE_SUCCESS":
+                marks["done"] = entry.timestamp
+    if request_times:
+        marks["first_request"], marks["last_request"] = min(request_times), max(request_times)
+    marks["exit"] = ended
+    order = ["run", "step", "first_request", "last_request", "answered", "done", "exit"]
+    return " ".join(f"{name}={marks[name] - started:.2f}" for name in order if name in marks)
+
+
 def bare_openpyxl(path: Path, out: Path) -> float:
     started = time.perf_counter()
     load_workbook(path).save(out)
@@ -84,13 +114,15 @@ def run_one(rows: int, args: argparse.Namespace, workdir: Path) -> dict[str, obj
         env.update(OPENAI_BASE_URL=server.base_url_openai, OPENAI_API_KEY="benchmark")
     cli = shutil.which("translation-pipeline", path=str(Path(sys.executable).parent))
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
+    started, wall_started = time.perf_counter(), time.time()
     done = subprocess.run([cli, "translate", str(workbook)], env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
+    ended = wall_started + wall
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if done.returncode != 0:
         raise SystemExit(f"translate failed for {rows} rows:\n{done.stderr}")
     requests = server.request_count if server else None
+    request_times = [r["time"] for r in server.requests] if server else []
     if server:
         server.stop()
     targets = 2  # English, 日本語
@@ -106,6 +138,7 @@ def run_one(rows: int, args: argparse.Namespace, workdir: Path) -> dict[str, obj
         "wall_s": wall,
         "ideal_llm_s": ideal_llm,
         "stages": stages,
+        "timeline": timeline(home, wall_started, ended, request_times),
         "bare_openpyxl_s": bare,
         "peak_rss_mib": peak_kib / 1024 if peak_kib > before else None,
     }
@@ -143,6 +176,7 @@ def main() -> None:
                      f"{io / r['bare_openpyxl_s']:.2f} ({io:.1f}/{r['bare_openpyxl_s']:.1f})",
                      f"{r['peak_rss_mib']:.0f}" if r["peak_rss_mib"] else "-"]  # fmt: skip
             print(" | ".join(str(c) for c in cells), flush=True)
+            print(f"  timeline (s): {r['timeline']}", flush=True)
 
 
 if __name__ == "__main__":
