@@ -12,7 +12,6 @@ from translation_pipeline.assets.export import translated_workbook
 from translation_pipeline.assets.ingest import source_workbook
 from translation_pipeline.assets.split import translation_tasks
 from translation_pipeline.assets.translate import translations
-from translation_pipeline.hooks import record_failure
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
@@ -32,7 +31,6 @@ translate_workbook_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*ASSETS),
     description="Ingest, split, translate and export one workbook version.",
     executor_def=dg.in_process_executor,
-    hooks={record_failure},
 )
 
 

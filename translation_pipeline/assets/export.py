@@ -10,6 +10,7 @@ import pandas as pd
 
 from translation_pipeline.assets.checks import EXPORT_CHECKS, export_checks
 from translation_pipeline.assets.common import ASSET_DEFAULTS, markdown_rows
+from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.check.glossary import Glossary, GlossaryError, load_glossary
 from translation_pipeline.localization.check.qa import cell_outcomes, findings, skipped_table, summarize, write_report
 from translation_pipeline.localization.frames import row_values
@@ -52,6 +53,7 @@ def _version_metadata(report) -> dict[str, object]:
 
 
 @dg.asset(**ASSET_DEFAULTS, kinds={"excel"}, code_version="2", check_specs=EXPORT_CHECKS)
+@records_failure
 def translated_workbook(
     context: dg.AssetExecutionContext,
     translation_tasks: TaskPlan,

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from translation_pipeline.assets.checks import SOURCE_CHECKS, source_checks
 from translation_pipeline.assets.common import ASSET_DEFAULTS, markdown_rows
+from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.inbox.archive import ArchiveError, find_archived
 from translation_pipeline.localization.read.languages import LanguageMatcher
 from translation_pipeline.localization.read.layout import ExplicitLayout, parse_layouts
@@ -42,6 +43,7 @@ class SourceWorkbookConfig(dg.Config):
 
 
 @dg.asset(**ASSET_DEFAULTS, kinds={"excel", "pandas"}, code_version="1", check_specs=SOURCE_CHECKS)
+@records_failure
 def source_workbook(
     context: dg.AssetExecutionContext,
     config: SourceWorkbookConfig,

@@ -8,6 +8,7 @@ import dagster as dg
 
 from translation_pipeline.assets.checks import TASK_CHECKS, task_checks
 from translation_pipeline.assets.common import ASSET_DEFAULTS
+from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.inbox.archive import find_archived
 from translation_pipeline.localization.plan.tasks import TaskPlan, plan_tasks
 from translation_pipeline.localization.read.report import layout_table
@@ -23,6 +24,7 @@ from translation_pipeline.settings import load_settings
 
 
 @dg.asset(**ASSET_DEFAULTS, kinds={"pandas"}, code_version="2", check_specs=TASK_CHECKS)
+@records_failure
 def translation_tasks(
     context: dg.AssetExecutionContext,
     source_workbook: ParsedWorkbook,

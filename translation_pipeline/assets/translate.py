@@ -10,6 +10,7 @@ import pandas as pd
 from pydantic import Field
 
 from translation_pipeline.assets.common import ASSET_DEFAULTS
+from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.check.glossary import GlossaryError
 from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.plan.tasks import TaskPlan, request_batches
@@ -75,6 +76,7 @@ def settings_tags(settings: TranslatorSettings, pinned_by: str) -> dict[str, str
 # output_required=False: in batch mode a run may end with the provider's jobs still open; the workbook's export
 # then waits for the run batch_jobs_sensor requests when they are done
 @dg.asset(**ASSET_DEFAULTS, kinds={"python"}, pool="llm", code_version=PROMPT_VERSION, output_required=False)
+@records_failure
 def translations(
     context: dg.AssetExecutionContext,
     config: TranslationsConfig,
