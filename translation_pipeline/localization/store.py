@@ -10,7 +10,9 @@ Writes are idempotent: a second writer of the same entry is ignored, not an erro
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -534,20 +536,21 @@ class ProjectStore:
             return [dict(zip(VERSION_CELL_COLUMNS, row, strict=True)) for row in rows]
 
     @_retried_after_lost_lock
-    def record_version(self, version_id: int, cells: list[dict[str, object]]) -> None:
-        """Replace the recorded cells of a version (a rerun's export replaces its earlier one), in one transaction.
-        Each cell: VERSION_CELL_COLUMNS."""
+    def record_version(self, version_id: int, cells: Iterable[dict[str, object]]) -> None:
+        """Replace the recorded cells of a version (a rerun's export replaces its earlier one), in one transaction,
+        1,000 cells at a time (memory does not grow with the version). Each cell: VERSION_CELL_COLUMNS. `cells` is
+        iterated once per attempt (a lost lock retries the transaction): a collection, not an iterator."""
         now = _now()
-        rows = [
+        rows = (
             {**{name: cell[name] for name in VERSION_CELL_COLUMNS}, "version_id": version_id, "created_at": now,
              "cell_hash": text_hash("\0".join((str(cell["sheet"]), str(cell["row_key"]),
                                                str(cell["target_language"]))))}
             for cell in cells
-        ]  # fmt: skip
+        )  # fmt: skip
         with self.engine.begin() as conn:
             conn.execute(lineage_cells.delete().where(lineage_cells.c.version_id == version_id))
-            for start in range(0, len(rows), 1000):
-                conn.execute(self._insert_ignore(lineage_cells), rows[start : start + 1000])
+            while chunk := list(itertools.islice(rows, 1000)):
+                conn.execute(self._insert_ignore(lineage_cells), chunk)
             conn.execute(lineage_versions.update().where(lineage_versions.c.id == version_id).values(exported_at=now))
 
     @_retried_after_lost_lock

@@ -23,7 +23,7 @@ that text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -120,13 +120,24 @@ def work_cells(classified: pd.DataFrame) -> set[tuple[str, str]]:
     return set(row_values(work, "sheet", "target_cell"))
 
 
-def version_records(classified: pd.DataFrame, written: Mapping[tuple[str, str], str]) -> list[dict[str, object]]:
-    """What to record for this version once exported, a record per classified cell (store.VERSION_CELL_COLUMNS).
+@dataclass(frozen=True)
+class VersionRecords:
+    """`version_records` as a collection the store can iterate again when it retries its transaction."""
+
+    classified: pd.DataFrame
+    written: Mapping[tuple[str, str], str]
+
+    def __iter__(self) -> Iterator[dict[str, object]]:
+        return version_records(self.classified, self.written)
+
+
+def version_records(classified: pd.DataFrame, written: Mapping[tuple[str, str], str]) -> Iterator[dict[str, object]]:
+    """What to record for this version once exported, a record per classified cell (store.VERSION_CELL_COLUMNS),
+    one at a time: the store writes them in chunks, so a large version is never held as records.
 
     `written`: (sheet, cell) -> text the export wrote. A stale cell not rewritten still holds our text for the
     old source, so it is recorded with that source and stays stale.
     """
-    records = []
     for sheet, cell, row_key, language, source, text, status, old_source in classified[
         ["sheet", "target_cell", "row_key", "target_language", "source_text", "target_text", "status",
          "previous_source"]
@@ -144,6 +155,5 @@ def version_records(classified: pd.DataFrame, written: Mapping[tuple[str, str], 
             origin = HUMAN_ORIGIN
         else:
             origin, text = OTHER_ORIGIN, None
-        records.append({"sheet": sheet, "row_key": row_key, "target_language": language, "cell": cell,
-                        "source_text": source, "text": None if pd.isna(text) else text, "origin": origin})  # fmt: skip
-    return records
+        yield {"sheet": sheet, "row_key": row_key, "target_language": language, "cell": cell,
+               "source_text": source, "text": None if pd.isna(text) else text, "origin": origin}  # fmt: skip

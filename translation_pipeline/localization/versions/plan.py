@@ -24,9 +24,9 @@ from translation_pipeline.localization.versions.classify import (
     STALE,
     STALE_KEPT,
     TRANSLATE,
+    VersionRecords,
     classify,
     previous_cells,
-    version_records,
     work_cells,
 )
 
@@ -140,7 +140,7 @@ def _conflicts(store: ProjectStore, classified: pd.DataFrame) -> pd.DataFrame:
 def record_version(store: ProjectStore, plan: VersionPlan, written: dict[tuple[str, str], str]) -> None:
     """Record what the export left in each classified cell (`written`: (sheet, cell) -> text written)."""
     assert plan.version_id is not None, "a preview is never recorded"
-    store.record_version(plan.version_id, version_records(plan.classified, written))
+    store.record_version(plan.version_id, VersionRecords(plan.classified, written))
 
 
 @dataclass(frozen=True)
