@@ -5,7 +5,7 @@ the fake OpenAI server. Not part of the tests.
 
 Prints the seconds from the drop until every workbook has its output, how the runs ended, and the drop
 sensor's ticks: how many, the longest, and how many files each registered at most (the sensor takes at most
-50 files or 20 s per tick and leaves the rest to the next tick).
+20 files or 10 s per tick and leaves the rest to the next tick).
 """
 
 from __future__ import annotations
