@@ -42,32 +42,17 @@ def latin_answer(target: str, text: str) -> str:
 STAGES = ["source_workbook", "translation_tasks", "translations", "translated_workbook"]
 
 
-def stage_seconds(home: Path) -> dict[str, float]:
-    """Per-step wall time of the latest run, from the instance's event log."""
+def run_figures(
+    home: Path, started: float, ended: float, request_times: list[float]
+) -> tuple[dict[str, float], str]:
+    """From one read of the latest run's event log: the wall time of each step, and the run's timeline in seconds
+    since the command started (wall clock): the run's start, the translate step's start, the first request, the
+    last request's arrival, the translate step's end, the run's end and the command's exit."""
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = str(home)
-    with dg.DagsterInstance.get() as instance:
-        run = instance.get_runs(limit=1)[0]
-        starts, ends = {}, {}
-        for entry in instance.all_logs(run.run_id):
-            event = entry.dagster_event
-            if event is None or event.step_key is None:
-                continue
-            if event.event_type_value == "STEP_START":
-                starts[event.step_key] = entry.timestamp
-            elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
-                ends[event.step_key] = entry.timestamp
-    return {step: ends[step] - starts[step] for step in STAGES if step in starts and step in ends}
-
-
-def timeline(home: Path, started: float, ended: float, request_times: list[float]) -> str:
-    """Where the wall time of the latest run went, in seconds since the command started (wall clock): the run's
-    start, the translate step's start, the first request, the last request's arrival, the translate step's end,
-    the run's end and the command's exit."""
-    import dagster as dg
-
-    os.environ["DAGSTER_HOME"] = str(home)
+    starts: dict[str, float] = {}
+    ends: dict[str, float] = {}
     marks: dict[str, float] = {}
     with dg.DagsterInstance.get() as instance:
         run = instance.get_runs(limit=1)[0]
@@ -76,19 +61,22 @@ def timeline(home: Path, started: float, ended: float, request_times: list[float
             if event is None:
                 continue
             kind, step = event.event_type_value, event.step_key
-            if kind == "PIPELINE_START":
-                marks["run"] = entry.timestamp
-            elif kind == "STEP_START" and step == "translations":
-                marks["step"] = entry.timestamp
-            elif kind == "STEP_SUCCESS" and step == "translations":
-                marks["answered"] = entry.timestamp
-            elif kind == "PIPELINE_SUCCESS":
-                marks["done"] = entry.timestamp
+            if kind == "STEP_START" and step:
+                starts[step] = entry.timestamp
+            elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and step:
+                ends[step] = entry.timestamp
+            elif kind in ("PIPELINE_START", "PIPELINE_SUCCESS"):
+                marks["run" if kind == "PIPELINE_START" else "done"] = entry.timestamp
+    if "translations" in starts:
+        marks["step"] = starts["translations"]
+    if "translations" in ends:
+        marks["answered"] = ends["translations"]
     if request_times:
         marks["first_request"], marks["last_request"] = min(request_times), max(request_times)
     marks["exit"] = ended
     order = ["run", "step", "first_request", "last_request", "answered", "done", "exit"]
-    return " ".join(f"{name}={marks[name] - started:.2f}" for name in order if name in marks)
+    stages = {step: ends[step] - starts[step] for step in STAGES if step in starts and step in ends}
+    return stages, " ".join(f"{name}={marks[name] - started:.2f}" for name in order if name in marks)
 
 
 def bare_openpyxl(path: Path, out: Path) -> float:
@@ -127,7 +115,7 @@ def run_one(rows: int, args: argparse.Namespace, workdir: Path) -> dict[str, obj
         server.stop()
     targets = 2  # English, 日本語
     ideal_requests = targets * math.ceil(unique / args.batch)
-    stages = stage_seconds(home)
+    stages, timeline = run_figures(home, wall_started, ended, request_times)
     bare = bare_openpyxl(workbook, workdir / f"bare_{rows}.xlsx")
     ideal_llm = (requests or ideal_requests) / args.concurrency * args.latency_ms / 1000 if server else None
     return {
@@ -138,7 +126,7 @@ def run_one(rows: int, args: argparse.Namespace, workdir: Path) -> dict[str, obj
         "wall_s": wall,
         "ideal_llm_s": ideal_llm,
         "stages": stages,
-        "timeline": timeline(home, wall_started, ended, request_times),
+        "timeline": timeline,
         "bare_openpyxl_s": bare,
         "peak_rss_mib": peak_kib / 1024 if peak_kib > before else None,
     }

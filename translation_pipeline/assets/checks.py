@@ -5,8 +5,8 @@
 - `translation_tasks`: `task_schema` (pandera TaskSchema and AssignmentSchema, every cell's task exists);
 - `translated_workbook`: `coverage`, `placeholders`, `max_length`, `glossary`, `untranslated`, `whitespace`
   (whitespace and line breaks) and `unsafe_text` (formula-like text, removed control characters), from the
-  findings and summary tables the asset wrote into its QA report and returned with its output, so the UI and
-  the report always agree without reading the report back (rules: `localization/qa.py`).
+  findings and summary tables the asset has just written into its QA report, so the UI and the report always
+  agree without reading the report back (rules: `localization/qa.py`).
 
 Each asset declares its checks (`check_specs`) and yields their results after its output, in its own step: a
 check costs no step, no events of a step and no reload of the output it checks. The checks are partitioned like
