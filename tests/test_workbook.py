@@ -132,3 +132,23 @@ def test_classify() -> None:
     assert [classify(v, t) for v, t in [(None, "n"), ("x", "s"), (" ", "s"), ("=A1", "f"), (1, "n")]] == [
         "blank", "text", "blank", "formula", "number",
     ]  # fmt: skip
+
+
+def test_a_formula_source_left_untranslated_is_in_the_ledger(tmp_path: Path) -> None:
+    """A row whose source a formula computes is not translated, and says so: one ledger entry per such row with
+    an empty target, not a silent gap (a row whose targets are all filled needs nothing)."""
+    path = build_table(
+        tmp_path / "t.xlsx",
+        {
+            "Dialog": [
+                ["Key", "中文", "English", "日本語"],
+                ["k1", "你好", None, None],
+                ["k2", '=CONCAT("商店","（1）")', None, None],
+                ["k3", "=A1", "done", "済み"],
+            ]
+        },
+    )
+    ledger = read_workbook(path).ledger
+    (entry,) = ledger[ledger["code"] == "formula_source"].to_dict("records")
+    assert (entry["sheet"], entry["range"], entry["count"]) == ("Dialog", "B3", 1)
+    assert "formula" in entry["reason"] and entry["how_to_include"]

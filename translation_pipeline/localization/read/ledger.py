@@ -29,6 +29,7 @@ IGNORED = "ignored"  # a column a layout says to ignore
 OTHER_COLUMN = "other_column"  # identifiers or text in the source language beside the table
 TOO_LONG = "too_long"
 IDENTIFIER = "identifier"  # a source cell holding an asset, label or variable name
+FORMULA_SOURCE = "formula_source"  # a source cell whose text a formula computes
 FAILED = "failed"
 NOT_WRITTEN = "not_written"
 ATTENTION_CODES = frozenset({UNKNOWN_LANGUAGE, AMBIGUOUS_COLUMN})

@@ -379,6 +379,8 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
                             "not text", "give the sheet a layout whose source column holds the text")  # fmt: skip
     owned = SkipEntry(sheet, ledger.ARRAY_FORMULA, "inside an array formula or data table range: never written",
                       "move the formula, or the text, out of that range")  # fmt: skip
+    formulas = SkipEntry(sheet, ledger.FORMULA_SOURCE, "source is a formula: its text is computed, so there is "
+                         "no fixed text to translate", "write the text itself in the source cell")  # fmt: skip
     # one entry per data row, then one frame per target language built from those columns
     numbers: list[int] = []
     rows: list[dict] = []
@@ -394,12 +396,14 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
         if text is not None and _IDENTIFIER_RE.match(text):
             identifiers.cells.append((number, plan.source))
             continue
+        if kind == "formula" and any(column not in row for column in plan.targets.values()):
+            formulas.cells.append((number, plan.source))
         numbers.append(number)
         rows.append(row)
         kinds.append(kind)
         texts.append(text)
     if not numbers:
-        plan.skips += [entry for entry in (owned, too_long, identifiers) if entry.cells]
+        plan.skips += [entry for entry in (owned, too_long, identifiers, formulas) if entry.cells]
         return None
 
     def column_text(column: int | None) -> list[str]:
@@ -429,7 +433,7 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
                             if m and k == "text" and column not in row]  # fmt: skip
             frame = frame[[not m for m in mine]]
         frames.append(frame[[*CELL_COLUMNS, TARGET_TEXT]])
-    plan.skips += [entry for entry in (owned, too_long, identifiers) if entry.cells]
+    plan.skips += [entry for entry in (owned, too_long, identifiers, formulas) if entry.cells]
     cells = pd.concat(frames, ignore_index=True)
     # the order the reader always had: row by row, each row's targets left to right
     return cells.sort_values(["row"], kind="stable", ignore_index=True)
