@@ -87,7 +87,7 @@ def test_status_and_retry_failed_commands(
 
     assert main(["retry-failed"]) == 0  # the provider is back
     out = capsys.readouterr().out
-    assert f"{key}: rerun 1 of 3 ..." in out and "36 translated, 4 skipped: see QA report" in out
+    assert f"{key}: rerun 1 of 3 ..." in out and "36 translated, 5 skipped: see QA report" in out
     assert main(["status"]) == 0
     line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith(key))
-    assert line.split()[1:5] == ["success", "36", "0", "4"]  # 4 skipped: the sample's hidden Config sheet
+    assert line.split()[1:5] == ["success", "36", "0", "5"]  # hidden Config sheet (4), formula source (1)
