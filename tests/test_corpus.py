@@ -5,6 +5,7 @@ the case names is reported; every text cell of a sheet is in the cell table, a h
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from translation_pipeline.localization.read.grid import Package, is_text
 from translation_pipeline.localization.read.layout import parse_layouts
 from translation_pipeline.localization.read.workbook import WorkbookError, read_workbook, to_translate
 from translation_pipeline.localization.translate.providers.pseudo import pseudo_localize
+from translation_pipeline.localization.write import sheet_xml
 from translation_pipeline.localization.write.export import CellFill, export_workbook
 
 
@@ -102,6 +104,14 @@ def test_the_written_workbook_holds_exactly_the_fills(tmp_path: Path, case: Case
                                                                    todo["source_text"], strict=True)]  # fmt: skip
     output = tmp_path / "out" / case.filename
     summary = export_workbook(path, output, fills)
+    chunked = tmp_path / "chunked" / case.filename
+    with pytest.MonkeyPatch.context() as patch:  # the same when worksheet parts are read 5 bytes at a time
+        patch.setattr(sheet_xml, "READ_CHUNK", 5)
+        assert export_workbook(path, chunked, fills) == replace(summary, output_path=str(chunked))
+    with zipfile.ZipFile(output) as whole, zipfile.ZipFile(chunked) as pieces:
+        assert [(i.filename, whole.read(i)) for i in whole.infolist()] == [
+            (i.filename, pieces.read(i)) for i in pieces.infolist()
+        ]
     not_written = {(sheet, cell) for sheet, cell, _ in summary.skipped}
     written = {(f.sheet, f.cell) for f in fills} - not_written
     assert summary.written == len(written) and written <= case.fills

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 
@@ -28,9 +29,18 @@ from tests.workbook_factory import (
     cell_xml,
     sheet_xml,
 )
+from translation_pipeline.localization.write import sheet_xml as patching
 from translation_pipeline.localization.write.export import CellFill, ExportSummary, export_workbook
 
 FORMULA_LIKE = ['=HYPERLINK("http://x","y")', "+cmd", "@SUM(A1)", "-1+2", "=1", "#N/A", "  padded  "]
+
+
+@pytest.fixture(autouse=True, params=[patching.READ_CHUNK, 3], ids=["1MiB-chunks", "3-byte-chunks"])
+def read_chunk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Every export test twice: worksheet parts read a MiB at a time, and 3 bytes at a time, so that every tag,
+    row and cell is cut by a chunk's end somewhere."""
+    monkeypatch.setattr(patching, "READ_CHUNK", request.param)
+    return request.param
 
 
 def sha256(path: Path) -> str:
@@ -783,3 +793,59 @@ def test_text_excel_would_decode_is_escaped_to_read_back_as_written(
     export_workbook(rich, output, [CellFill("Strings", "C3", text)])
     xml = cell_xml(output, "Strings", "C3")
     assert f">{stored}</" in xml, xml
+
+
+def _sheet_with_rows(path: Path, rows: str, before_rows: str = "") -> Path:
+    """A one-sheet workbook whose sheetData is `rows` (after `before_rows` of the part's own)."""
+    wb = Workbook()
+    wb.active.title = "S"
+    wb.active["A1"] = "key"
+    wb.save(path)
+    xml = sheet_xml(path, "S")
+    first = re.search(r"<sheetData>.*</sheetData>", xml, re.S).group(0)
+    add_parts(path, {}, replace={"xl/worksheets/sheet1.xml": (first, f"{before_rows}<sheetData>{rows}</sheetData>")})
+    return path
+
+
+def test_memory_of_a_patch_follows_the_rows_not_the_parts_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """64 MiB of whitespace between two rows (a 70 KB file): the export holds a chunk and a row, not the part.
+    (Read 64 KiB at a time: 3 bytes at a time would take minutes here.)"""
+    import tracemalloc
+
+    monkeypatch.setattr(patching, "READ_CHUNK", 1 << 16)
+
+    padding = " " * (64 << 20)
+    row = '<row r="{0}"><c r="A{0}" t="inlineStr"><is><t>key{0}</t></is></c></row>'
+    source = _sheet_with_rows(tmp_path / "padded.xlsx", row.format(1) + padding + row.format(2))
+    del padding
+    output = tmp_path / "padded.translated.xlsx"
+    tracemalloc.start()
+    try:
+        summary = export_workbook(source, output, [CellFill("S", "B1", "one"), CellFill("S", "B2", "two")])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert summary.written == 2 and summary.skipped == []
+    assert peak < 24 << 20, f"peak {peak / 2**20:.1f} MiB"
+    after = load_workbook(output, read_only=True)["S"]
+    assert [row for row in after.iter_rows(values_only=True)] == [("key1", "one"), ("key2", "two")]
+
+
+def test_a_row_over_the_row_limit_leaves_the_sheet_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One row longer than ROW_LIMIT is refused with a reason; nothing of the sheet is written half."""
+    monkeypatch.setattr(patching, "ROW_LIMIT", 4096)
+    cells = "".join(f'<c r="{get_column_letter(n)}2" t="inlineStr"><is><t>x</t></is></c>' for n in range(3, 300))
+    source = _sheet_with_rows(
+        tmp_path / "wide.xlsx",
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>key</t></is></c></row>'
+        f'<row r="2"><c r="A2" t="inlineStr"><is><t>k2</t></is></c>{cells}</row>',
+    )
+    output = tmp_path / "wide.translated.xlsx"
+
+    summary = export_workbook(source, output, [CellFill("S", "B1", "one"), CellFill("S", "B2", "two")])
+
+    reason = "worksheet XML the export cannot patch (rows or cells out of order, or unclosed)"
+    assert summary.written == 0 and summary.skipped == [("S", "B1", reason), ("S", "B2", reason)]
+    with zipfile.ZipFile(source) as before, zipfile.ZipFile(output) as after:
+        assert after.read("xl/worksheets/sheet1.xml") == before.read("xl/worksheets/sheet1.xml")

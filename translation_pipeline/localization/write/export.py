@@ -115,14 +115,19 @@ def export_workbook(archive_path: Path, output_path: Path, fills: Iterable[CellF
             targets = by_part.get(name)
             if not targets:
                 return None
+            sheet = None
             try:
-                sheet = Worksheet(package.read(name))
+                sheet = Worksheet(lambda: package.open(name))
                 outcome = sheet.fill(targets, shared)
             except NotPatchable:
-                sheet, outcome = None, [UNPATCHABLE] * len(targets)
+                outcome = [UNPATCHABLE] * len(targets)
             for target, reason in zip(targets, outcome, strict=True):
                 reasons[target.index] = reason
-            return sheet.pieces() if sheet is not None and None in outcome else None
+            if sheet is not None and None in outcome:
+                return sheet.pieces()
+            if sheet is not None:
+                sheet.close()
+            return None
 
         _write_atomically(package, output_path, patched)
 

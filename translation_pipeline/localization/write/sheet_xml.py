@@ -1,9 +1,10 @@
 """Patch the XML of one worksheet part (SpreadsheetML): fill empty cells with inline strings, touching only the
 rows that hold them.
 
-Byte-level regular expressions, never a tree: cells do not nest, and one pass over the row tags finds the rows
-holding fills (only their cells are read) and makes sure the rows come in ascending order, as Excel writes them
-(`NotPatchable` otherwise: the caller copies the part unchanged). Both the default namespace and a prefixed one
+Byte-level regular expressions, never a tree, over the part read as a stream: cells do not nest, so a row can be
+patched as soon as it is whole, and memory depends on the longest row (at most ROW_LIMIT), never on the part's
+size. One pass over the row tags finds the rows holding fills (only their cells are read) and makes sure the rows
+come in ascending order, as Excel writes them (`NotPatchable` otherwise: the caller copies the part unchanged). Both the default namespace and a prefixed one
 (`<x:row>`, as the .NET Open XML SDK writes) are handled, and a row or cell without an `r` attribute is the one
 after the previous one. A new cell gets the style Excel would give it when typing there: the row's
 (`customFormat`), else the column's.
@@ -36,6 +37,10 @@ HOLDS_FORMULA = "cell holds a formula"
 HAS_VALUE = "cell already has a value"
 
 SPOOL_BYTES = 8 << 20  # a patched sheetData larger than this goes to a temporary file, not memory
+READ_CHUNK = 1 << 20  # bytes of a worksheet part read at a time
+SEARCH_OVERLAP = 4096  # bytes kept from one chunk to the next when looking for a tag (no real tag is longer)
+HEADER_LIMIT = 64 << 20  # what comes before the rows (sheetPr, dimension, views, cols); Excel writes kilobytes
+ROW_LIMIT = 64 << 20  # one row element; Excel's longest (16,384 cells of a line of text each) is a few MiB
 Pieces = list[bytes | memoryview | IO[bytes]]  # a part's new content, in order; a file is read from its start
 
 
@@ -169,6 +174,26 @@ class NotPatchable(Exception):
     """The part is not worksheet XML this module can patch."""
 
 
+_ROOT_RE = re.compile(rb"<(?:([\w.-]+):)?worksheet[\s/>]")
+
+
+def _read_all(stream: IO[bytes], limit: int) -> bytes:
+    """The rest of `stream`, if it is at most `limit` bytes."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise NotPatchable
+    return data
+
+
+def _skip(stream: IO[bytes], size: int) -> None:
+    """Read and drop `size` bytes of `stream`."""
+    while size > 0:
+        chunk = stream.read(min(READ_CHUNK, size))
+        if not chunk:
+            raise NotPatchable
+        size -= len(chunk)
+
+
 def _attributes(tag: bytes) -> dict[bytes, bytes]:
     return {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in _ATTRIBUTE_RE.finditer(tag)}
 
@@ -213,31 +238,79 @@ class _Row:
 
 
 class Worksheet:
-    """One worksheet part: `fill` reads the target cells and patches their rows, `pieces` gives the new part."""
+    """One worksheet part, read as a stream (twice) and never held whole: memory depends on the longest row, not
+    on the part's size. `fill` patches the rows holding targets, `pieces` gives the new part.
 
-    def __init__(self, data: bytes) -> None:
-        root = re.search(rb"<(?:([\w.-]+):)?worksheet[\s/>]", data)
-        if root is None:
-            raise NotPatchable
-        self.pt = _patterns(root.group(1) or b"")
-        opening = self.pt.sheet_data_open.search(data)
-        if opening is None or opening.group(0).endswith(b"/>"):
-            data = self._with_open_sheet_data(data, opening, root.end())
-            opening = self.pt.sheet_data_open.search(data)
-            assert opening is not None
-        closing = self.pt.sheet_data_close.search(data, opening.end())
-        if closing is None:
-            raise NotPatchable
-        self.data = data
-        self.rows_start, self.rows_end = opening.end(), closing.start()
-        self.header_start = root.end()
-        # the new content of sheetData; `write_pieces` closes it (else the collector does, as with any file)
+    The first pass keeps what comes before the rows (the header, with `<dimension>` and `<cols>`) and what comes
+    after them (the tail, spooled, with the merged ranges a fill must respect), and notes where the rows are. The
+    second pass reads the rows chunk by chunk: a row is handled once it is whole, and everything between rows is
+    written through."""
+
+    def __init__(self, open_part: Callable[[], IO[bytes]]) -> None:
+        self.open_part = open_part
+        # the new content of sheetData, and what follows it; `write_pieces` closes them (else `close` does)
         self.body = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        self.tail = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
         self.bounds: list[int] | None = None  # [min row, min column, max row, max column] of the written cells
+        self._column_style: Callable[[int], bytes | None] | None = None
+        with open_part() as stream:
+            self._scan(stream)
         p = self.pt.prefix
         self.cell_open, self.cell_close = b"<" + p + b"c", b"</" + p + b"t></" + p + b"is></" + p + b"c>"
         self.cell_middle = b' t="inlineStr"><' + p + b"is><" + p + b't xml:space="preserve">'
-        self._column_style: Callable[[int], bytes | None] | None = None
+
+    def close(self) -> None:
+        self.body.close()
+        self.tail.close()
+
+    def _scan(self, stream: IO[bytes]) -> None:
+        """First pass: the header, the rows' place (`rows_start`, `rows_end`: offsets in the part) and the tail."""
+        header, root, opening, searched = bytearray(), None, None, 0
+        while opening is None:
+            chunk = stream.read(READ_CHUNK)
+            header += chunk
+            if root is None:
+                root = _ROOT_RE.search(header, max(0, searched - SEARCH_OVERLAP))
+                if root is not None:
+                    self.pt = _patterns(root.group(1) or b"")
+                    searched = root.end()
+            if root is not None:
+                opening = self.pt.sheet_data_open.search(header, max(root.end(), searched - SEARCH_OVERLAP))
+            searched = len(header)
+            if not chunk:
+                break
+            if len(header) > HEADER_LIMIT:
+                raise NotPatchable
+        if root is None:
+            raise NotPatchable
+        self.header_start = root.end()
+        if opening is None or opening.group(0).endswith(b"/>"):  # no rows: a small part, held whole
+            header += _read_all(stream, HEADER_LIMIT - len(header))
+            data = self._with_open_sheet_data(bytes(header), opening, root.end())
+            opening = self.pt.sheet_data_open.search(data)
+            assert opening is not None
+            closing = self.pt.sheet_data_close.search(data, opening.end())
+            assert closing is not None
+            self.header, self.rows_start = data[: opening.end()], opening.end()
+            self.rows_end = self.rows_start
+            self.tail.write(data[closing.start() :])
+        else:
+            self.header, self.rows_start = bytes(header[: opening.end()]), opening.end()
+            self._find_rows_end(stream, bytes(header[opening.end() :]))
+        self.merges = self._merged_ranges()
+
+    def _find_rows_end(self, stream: IO[bytes], buffer: bytes) -> None:
+        """Read on from the rows' start to `</sheetData>`; spool it and the rest of the part as the tail."""
+        offset = self.rows_start  # where `buffer` starts in the part
+        while (closing := self.pt.sheet_data_close.search(buffer)) is None:
+            chunk = stream.read(READ_CHUNK)
+            if not chunk:
+                raise NotPatchable
+            keep = max(0, len(buffer) - SEARCH_OVERLAP)
+            offset, buffer = offset + keep, buffer[keep:] + chunk
+        self.rows_end = offset + closing.start()
+        self.tail.write(buffer[closing.start() :])
+        shutil.copyfileobj(stream, self.tail, READ_CHUNK)
 
     def _with_open_sheet_data(self, data: bytes, opening: re.Match[bytes] | None, root_end: int) -> bytes:
         """`data` with an empty `<sheetData/>` (or a missing one) written as a start and an end tag."""
@@ -251,62 +324,124 @@ class Worksheet:
     def fill(self, targets: list[Target], shared: SharedStrings) -> list[str | None]:
         """Decide each target in order (None: written, else why not) and patch the rows of the written ones."""
         merged = self._merged_check()
-        reasons: list[str | None] = [None] * len(targets)
-        by_row: dict[int, list[int]] = {}
+        self.targets, self.shared = targets, shared
+        self.reasons: list[str | None] = [None] * len(targets)
+        self.by_row: dict[int, list[int]] = {}
         for index, target in enumerate(targets):
             if merged(target.row, target.column):
-                reasons[index] = MERGED
+                self.reasons[index] = MERGED
             else:
-                by_row.setdefault(target.row, []).append(index)
-        view, write, position = memoryview(self.data), self.body.write, self.rows_start
-        for row in self._rows(sorted(by_row)):
-            indexes = by_row[row.number]
-            if row.exists:
-                self._read_cells(row, {targets[index].column for index in indexes})
-            writes: dict[int, str] = {}
-            for index in indexes:
-                target = targets[index]
-                if target.column in writes:
-                    reasons[index] = ALREADY_WRITTEN
-                    continue
-                cell = row.cells.get(target.column)
-                reason = None if cell is None else self._cell_status(cell, shared)
-                if reason == HAS_VALUE and target.overwrite:
-                    reason = None
-                reasons[index] = reason
-                if reason is None:
-                    writes[target.column] = target.text
-            if writes:
-                for start, end, new in self._row_edits(row, writes):
-                    if start < position:  # rows or cells out of order: never write a scrambled part
-                        raise NotPatchable
-                    write(view[position:start])
-                    write(new)
-                    position = end
-                self._widen(row.number, writes)
-        write(view[position : self.rows_end])
-        return reasons
+                self.by_row.setdefault(target.row, []).append(index)
+        self.wanted = iter(sorted(self.by_row))
+        self.number, self.current = next(self.wanted, None), 0
+        with self.open_part() as stream:
+            _skip(stream, self.rows_start)
+            carry, left = b"", self.rows_end - self.rows_start
+            while left > 0:
+                chunk = stream.read(min(READ_CHUNK, left))
+                if not chunk:
+                    raise NotPatchable
+                left -= len(chunk)
+                buffer = carry + chunk
+                carry = buffer[self._patch(buffer, final=False) :]
+                if len(carry) > ROW_LIMIT:
+                    raise NotPatchable
+            self._patch(carry, final=True)
+        while self.number is not None:  # rows past the last one
+            self._edit_row(_Row(self.number, 0, exists=False), b"", memoryview(b""), 0)
+            self.number = next(self.wanted, None)
+        return self.reasons
+
+    def _patch(self, buffer: bytes, final: bool) -> int:
+        """Patch and write the whole rows in `buffer` (all of it when `final`); the length written. What is left
+        (an unfinished row, or a tag cut by the chunk's end) starts the next buffer."""
+        view, position, done, search = memoryview(buffer), 0, 0, 0
+        while (match := self.pt.row.search(buffer, search)) is not None:
+            row = self._row(buffer, match)
+            if row is None:
+                if final:
+                    raise NotPatchable
+                break
+            found = int(match.group(1)) if match.group(1) else self.current + 1
+            if found <= self.current:
+                raise NotPatchable
+            self.current = found
+            while self.number is not None and self.number < found:
+                position = self._edit_row(_Row(self.number, match.start(), exists=False), buffer, view, position)
+                self.number = next(self.wanted, None)
+            if self.number == found:
+                row.number = found
+                position = self._edit_row(row, buffer, view, position)
+                self.number = next(self.wanted, None)
+            done = search = row.end
+        if final:
+            cut = len(buffer)
+        else:  # between rows there is only whitespace (or a comment): written through, up to a `<`
+            cut = buffer.find(b"<", done)
+            cut = len(buffer) if cut < 0 else cut
+        self.body.write(view[position:cut])
+        return cut
+
+    def _edit_row(self, row: _Row, buffer: bytes, view: memoryview, position: int) -> int:
+        """Decide the targets of `row` and write their edits (and what comes before them); the new position."""
+        indexes, targets, reasons = self.by_row[row.number], self.targets, self.reasons
+        if row.exists:
+            self._read_cells(buffer, row, {targets[index].column for index in indexes})
+        writes: dict[int, str] = {}
+        for index in indexes:
+            target = targets[index]
+            if target.column in writes:
+                reasons[index] = ALREADY_WRITTEN
+                continue
+            cell = row.cells.get(target.column)
+            reason = None if cell is None else self._cell_status(cell, self.shared)
+            if reason == HAS_VALUE and target.overwrite:
+                reason = None
+            reasons[index] = reason
+            if reason is None:
+                writes[target.column] = target.text
+        if not writes:
+            return position
+        write = self.body.write
+        for start, end, new in self._row_edits(row, writes):
+            if start < position:  # rows or cells out of order: never write a scrambled part
+                raise NotPatchable
+            write(view[position:start])
+            write(new)
+            position = end
+        self._widen(row.number, writes)
+        return position
 
     def pieces(self) -> Pieces:
         """The patched part: what comes before sheetData (with `<dimension>` widened), the new sheetData
         content, and what comes after it."""
-        header = self.data[: self.rows_start]
+        header = self.header
         match = self.pt.dimension.search(header, self.header_start)
         if match is not None and self.bounds is not None:
             tag = self._widened_dimension(match.group(0))
             header = header[: match.start()] + tag + header[match.end() :]
-        return [header, self.body, memoryview(self.data)[self.rows_end :]]
+        return [header, self.body, self.tail]
 
     # --- reading
+
+    def _merged_ranges(self) -> list[tuple[int, int, int, int]]:
+        """The `ref` area of every `<mergeCell>` in the tail, read from its spool in chunks."""
+        areas, carry = [], b""
+        self.tail.seek(0)
+        while chunk := self.tail.read(READ_CHUNK):
+            buffer, done = carry + chunk, 0
+            for match in self.pt.merge.finditer(buffer):
+                areas.append(_ref_area(match.group(0)))
+                done = match.end()
+            carry = buffer[max(done, len(buffer) - SEARCH_OVERLAP) :]
+        self.tail.seek(0, 2)
+        return [area for area in areas if area is not None]
 
     def _merged_check(self) -> Callable[[int, int], bool]:
         """A function telling whether (row, column) is inside a merged range but not its top-left cell."""
         small: dict[int, list[tuple[int, int, int, int]]] = {}
         large: list[tuple[int, int, int, int]] = []
-        for match in self.pt.merge.finditer(self.data, self.rows_end):
-            area = _ref_area(match.group(0))
-            if area is None:
-                continue
+        for area in self.merges:
             min_col, min_row, max_col, max_row = area
             bounds = (min_row, min_col, max_row, max_col)
             if max_row - min_row < 64:
@@ -323,44 +458,26 @@ class Worksheet:
 
         return check
 
-    def _rows(self, numbers: list[int]) -> Iterator[_Row]:
-        """The row of each wanted number (ascending), or where it goes when missing. One pass over every row tag
-        (a row without `r` is the row after the previous one), which also makes sure the rows are in ascending
-        order, as Excel writes them: a sheet where they are not is not patched."""
-        wanted, current = iter(numbers), 0
-        number = next(wanted, None)
-        for match in self.pt.row.finditer(self.data, self.rows_start, self.rows_end):
-            found = int(match.group(1)) if match.group(1) else current + 1
-            if found <= current:
-                raise NotPatchable
-            current = found
-            while number is not None and number < current:
-                yield _Row(number, match.start(), exists=False)
-                number = next(wanted, None)
-            if number == current:
-                yield self._row(number, match)
-                number = next(wanted, None)
-        while number is not None:
-            yield _Row(number, self.rows_end, exists=False)
-            number = next(wanted, None)
-
-    def _row(self, number: int, match: re.Match[bytes]) -> _Row:
-        row = _Row(number, match.start(), tag=match.group(0), tag_end=match.end())
+    def _row(self, buffer: bytes, match: re.Match[bytes]) -> _Row | None:
+        """The row starting at `match`, its number still 0; None when its end is not in `buffer`."""
+        row = _Row(0, match.start(), tag=match.group(0), tag_end=match.end())
         if row.self_closing:
             row.content_end = row.end = match.end()
-        else:
-            closing = self.pt.row_close.search(self.data, match.end(), self.rows_end)
-            if closing is None:
-                raise NotPatchable
-            row.content_end, row.end = closing.span()
+            return row
+        closing = self.pt.row_close.search(buffer, match.end())
+        if closing is None:
+            return None
+        row.content_end, row.end = closing.span()
+        if row.end - row.start > ROW_LIMIT:  # the same limit whether or not the row was cut by a chunk's end
+            raise NotPatchable
         return row
 
-    def _read_cells(self, row: _Row, columns: set[int]) -> None:
+    def _read_cells(self, buffer: bytes, row: _Row, columns: set[int]) -> None:
         """Note the cells of the target `columns` and where every cell starts."""
         if row.self_closing:
             return
         column, match, cells, all_columns, starts = 0, None, row.cells, row.columns, row.starts
-        for match in self.pt.cell.finditer(self.data, row.tag_end, row.content_end):
+        for match in self.pt.cell.finditer(buffer, row.tag_end, row.content_end):
             letters = match[1]
             column = column_number(letters) if letters else column + 1
             all_columns.append(column)
@@ -368,7 +485,7 @@ class Worksheet:
             if column in columns and column not in cells:
                 cells[column] = match
         last_end = row.tag_end if match is None else match.end()
-        extension = self.pt.extension_list.search(self.data, last_end, row.content_end)
+        extension = self.pt.extension_list.search(buffer, last_end, row.content_end)
         if extension is not None:
             row.content_end = extension.start()
 
@@ -444,7 +561,7 @@ class Worksheet:
         """The style of the `<col>` covering `column`, if any."""
         if self._column_style is None:
             spans = []
-            for match in self.pt.column.finditer(self.data, self.header_start, self.rows_start):
+            for match in self.pt.column.finditer(self.header, self.header_start):
                 attributes = _attributes(match.group(0))
                 try:
                     spans.append((int(attributes[b"min"]), int(attributes[b"max"]), attributes.get(b"style")))
