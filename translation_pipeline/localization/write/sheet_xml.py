@@ -4,10 +4,10 @@ rows that hold them.
 Byte-level regular expressions, never a tree, over the part read as a stream: cells do not nest, so a row can be
 patched as soon as it is whole, and memory depends on the longest row (at most ROW_LIMIT), never on the part's
 size. One pass over the row tags finds the rows holding fills (only their cells are read) and makes sure the rows
-come in ascending order, as Excel writes them (`NotPatchable` otherwise: the caller copies the part unchanged). Both the default namespace and a prefixed one
-(`<x:row>`, as the .NET Open XML SDK writes) are handled, and a row or cell without an `r` attribute is the one
-after the previous one. A new cell gets the style Excel would give it when typing there: the row's
-(`customFormat`), else the column's.
+come in ascending order, as Excel writes them (`NotPatchable` otherwise: the caller copies the part unchanged).
+Both the default namespace and a prefixed one (`<x:row>`, as the .NET Open XML SDK writes) are handled, and a row
+or cell without an `r` attribute is the one after the previous one. A new cell gets the style Excel would give it
+when typing there: the row's (`customFormat`), else the column's.
 """
 
 from __future__ import annotations
