@@ -81,3 +81,19 @@ def test_progress_bar_draws_one_line_and_ends_it() -> None:
     unsubscribe()
     publish(Progress("translations", 4, 4))  # no longer drawn
     assert stream.getvalue() == "\r  translations [..........] 0/4 $0.0000\r  translations [##########] 4/4 $0.0123\n"
+
+
+def test_console_script_collects_garbage_again_after_its_imports() -> None:
+    """The entry point pauses the garbage collector for the CLI's imports only: when a command runs, collection is
+    on again, and the imported objects are frozen (later collections skip them)."""
+    probe = (
+        "import gc, sys\n"
+        "import translation_pipeline.cli as cli\n"
+        "cli.main = lambda: print(gc.isenabled(), gc.get_freeze_count()) or 0\n"
+        "from translation_pipeline.entry import main\n"
+        "sys.exit(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    enabled, frozen = done.stdout.split()
+    assert enabled == "True"
+    assert int(frozen) > 100_000  # dagster, pandas, openpyxl, SQLAlchemy

@@ -23,6 +23,7 @@ flight go on. It ignores SIGINT; a run's process gets it from the terminal like 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -173,6 +174,7 @@ def _run_child(execute_run_args: str) -> None:
     """In the forked process: stdout away from the server's pipe, then `dagster api execute_run`. Never returns."""
     code = 1
     try:
+        gc.enable()  # paused in the server (see `serve`)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
@@ -192,7 +194,13 @@ def _run_child(execute_run_args: str) -> None:
 
 
 def serve(module: str, preload: Sequence[str]) -> None:
-    """The fork server: import, forget the project's own modules, then fork one process per request line."""
+    """The fork server: import, forget the project's own modules, then fork one process per request line.
+
+    As the gc module's documentation advises for a server that forks without exec: the collector is off in the
+    server and what it imported is frozen before the first fork, so a run's collections never walk (nor copy, by
+    writing their headers) the libraries' objects it shares with the server; each run turns the collector on.
+    """
+    gc.disable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in (module, *preload):
         if name:
@@ -203,6 +211,8 @@ def serve(module: str, preload: Sequence[str]) -> None:
     package = module.partition(".")[0]
     for name in [name for name in sys.modules if package and (name == package or name.startswith(package + "."))]:
         del sys.modules[name]
+    gc.collect()  # the project's modules just forgotten, once
+    gc.freeze()
     signal.signal(signal.SIGCHLD, _reap)
     for line in sys.stdin:
         pid = os.fork()
