@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -541,10 +542,11 @@ class ProjectStore:
         1,000 cells at a time (memory does not grow with the version). Each cell: VERSION_CELL_COLUMNS. `cells` is
         iterated once per attempt (a lost lock retries the transaction): a collection, not an iterator."""
         now = _now()
+        values = operator.itemgetter(*VERSION_CELL_COLUMNS)
         rows = (
-            {**{name: cell[name] for name in VERSION_CELL_COLUMNS}, "version_id": version_id, "created_at": now,
-             "cell_hash": text_hash("\0".join((str(cell["sheet"]), str(cell["row_key"]),
-                                               str(cell["target_language"]))))}
+            {**dict(zip(VERSION_CELL_COLUMNS, values(cell), strict=True)), "version_id": version_id,
+             "created_at": now, "cell_hash": text_hash("\0".join((str(cell["sheet"]), str(cell["row_key"]),
+                                                                  str(cell["target_language"]))))}
             for cell in cells
         )  # fmt: skip
         with self.engine.begin() as conn:

@@ -138,10 +138,10 @@ def version_records(classified: pd.DataFrame, written: Mapping[tuple[str, str], 
     `written`: (sheet, cell) -> text the export wrote. A stale cell not rewritten still holds our text for the
     old source, so it is recorded with that source and stays stale.
     """
-    for sheet, cell, row_key, language, source, text, status, old_source in classified[
-        ["sheet", "target_cell", "row_key", "target_language", "source_text", "target_text", "status",
-         "previous_source"]
-    ].itertuples(index=False, name=None):  # fmt: skip
+    for sheet, cell, row_key, language, source, text, status, old_source in row_values(
+        classified, "sheet", "target_cell", "row_key", "target_language", "source_text", "target_text", "status",
+        "previous_source",
+    ):
         new = written.get((sheet, cell))
         if status in (TRANSLATE, STALE) and new is not None:
             origin, source, text = MACHINE, source, new
