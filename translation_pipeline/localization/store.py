@@ -543,10 +543,10 @@ class ProjectStore:
         iterated once per attempt (a lost lock retries the transaction): a collection, not an iterator."""
         now = _now()
         values = operator.itemgetter(*VERSION_CELL_COLUMNS)
+        identity = operator.itemgetter("sheet", "row_key", "target_language")
         rows = (
-            {**dict(zip(VERSION_CELL_COLUMNS, values(cell), strict=True)), "version_id": version_id,
-             "created_at": now, "cell_hash": text_hash("\0".join((str(cell["sheet"]), str(cell["row_key"]),
-                                                                  str(cell["target_language"]))))}
+            dict(zip(VERSION_CELL_COLUMNS, values(cell), strict=True), version_id=version_id, created_at=now,
+                 cell_hash=text_hash("\0".join(map(str, identity(cell)))))
             for cell in cells
         )  # fmt: skip
         with self.engine.begin() as conn:
