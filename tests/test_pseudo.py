@@ -117,6 +117,13 @@ def test_respects_max_length_keeping_placeholders(text: str, limit: int, target:
     assert placeholder_problems(text, out) is None
 
 
+def test_placeholders_that_fill_the_limit_alone_still_leave_a_stand_in_text() -> None:
+    """31 characters, 25 of them markup: no text fits, so a few letters overshoot rather than none at all."""
+    out = pseudo_localize("获得 <color=#ffcc00>金币</color> x%d", 25)
+    assert out == "Ƥíà<color=#ffcc00></color>%d"
+    assert placeholder_problems("获得 <color=#ffcc00>金币</color> x%d", out) is None
+
+
 def test_a_cut_text_does_not_end_in_a_space() -> None:
     """Cut right after `Ĝúóýúñ, `: QA would report the trailing space."""
     assert pseudo_localize("勇者，欢迎来到晨曦村！", 8) == "Ĝúóýúñ,"

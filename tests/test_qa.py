@@ -66,6 +66,8 @@ def rules_by_cell(issues: pd.DataFrame) -> dict[str, list[str]]:
         ("链接", "en", '=HYPERLINK("http://x","y")', None, "formula_like", "starts with =: written as text"),
         ("命令", "en", "+cmd|' /C calc'!A0", None, "formula_like", "starts with +"),
         ("求和", "en", "@SUM(A1:A3)", None, "formula_like", "starts with @"),
+        ("获得<color=#fc0>金币</color>x%d", "en", "<color=#fc0></color>%d", None, "untranslated",
+         "no words left besides placeholders"),
         ("响铃", "en", "Ring\x07 bell", None, "control_characters", "removed U+0007"),
         ("孤立", "en", "lone \ufffd", None, "control_characters",
          "U+FFFD in place of a character the reply held that no cell can store"),

@@ -11,7 +11,8 @@ Rules (the `rule` column):
   Assignments of a plan made before they carried the row's max length fall back to the task's;
 - `glossary`: the source holds a glossary term whose target term (case-insensitive) is not in the translation;
 - `untranslated`: equal to the source, or still holding letters of the source's script that the target
-  language does not use (Han left in an English text; a Japanese target may keep Han, so it is not checked);
+  language does not use (Han left in an English text; a Japanese target may keep Han, so it is not checked),
+  or nothing but placeholders and punctuation where the source has words (`<color=#fc0></color>%d`);
 - `whitespace`: leading or trailing whitespace differs from the source;
 - `line_breaks`: the number of line breaks (real newlines, or literal `\\n`) differs from the source;
 - `formula_like`: starts with `=`, `+`, `-` or `@` although the source does not (written as text anyway);
@@ -45,7 +46,7 @@ from translation_pipeline.localization.check.glossary import Glossary
 from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.read.ledger import FAILED, NOT_WRITTEN, TOO_LONG, SkipEntry, ledger_table
 from translation_pipeline.localization.translate.contract import FORMULA_STARTS, REPLACEMENT
-from translation_pipeline.localization.translate.placeholders import placeholder_problems
+from translation_pipeline.localization.translate.placeholders import PLACEHOLDER_RE, placeholder_problems
 from translation_pipeline.localization.write.export import MAX_CELL_CHARS
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ SCRIPT_PATTERNS = {
 }
 LATIN = frozenset({"Latin"})
 LETTER = r"[^\W\d_]"
+_LETTER_RE = re.compile(LETTER)
 
 
 def cell_outcomes(assignments: pd.DataFrame, tasks: pd.DataFrame, translations: pd.DataFrame) -> pd.DataFrame:
@@ -119,6 +121,16 @@ def _script_leftovers(done: pd.DataFrame) -> pd.DataFrame:
                 detail = count[count > 0].astype(str) + f" {script} characters left (of " + letters.astype(str) + ")"
                 found.append(_rows(hit, "untranslated", "still in the source script: " + detail))
     return pd.concat(found) if found else _rows(done.iloc[:0], "untranslated", "")
+
+
+def _words_lost(done: pd.DataFrame) -> pd.Series:
+    """True where the source has letters outside its placeholders and the translation has none."""
+
+    def has_words(text: str) -> bool:
+        return _LETTER_RE.search(PLACEHOLDER_RE.sub("", text)) is not None
+
+    pairs = zip(done["source"].tolist(), done["text"].tolist(), strict=True)
+    return pd.Series([has_words(s) and not has_words(t) for s, t in pairs], index=done.index, dtype=bool)
 
 
 def _glossary_misses(done: pd.DataFrame, glossary: Glossary) -> pd.DataFrame:
@@ -215,6 +227,7 @@ def findings(
     same = (text.str.strip() == source.str.strip()) & source.str.contains(LETTER)
     parts.append(_rows(done[same], "untranslated", "translation equals the source"))
     parts.append(_script_leftovers(done[~same]))
+    parts.append(_rows(done[_words_lost(done)], "untranslated", "no words left besides placeholders"))
     parts.append(_whitespace_changes(done))
     parts.append(_line_break_changes(done))
 

@@ -162,11 +162,19 @@ def _pseudo_parts(text: str, target: str) -> list[tuple[bool, str]]:
     return parts
 
 
+MIN_TEXT = 3  # text characters a shortened pseudo translation keeps, whatever the budget
+
+
 def _shorten(parts: list[tuple[bool, str]], budget: int) -> str:
-    """Drop text characters from the end until the whole fits `budget`; placeholders always stay. What is left
-    of a cut text does not end in whitespace (QA compares the edges with the source's)."""
-    room = max(budget - sum(len(part) for is_ph, part in parts if is_ph), 0)
-    cut = sum(len(part) for is_ph, part in parts if not is_ph) > room
+    """Drop text characters from the end until the whole fits `budget`; placeholders always stay. Where they alone
+    fill the budget, the first MIN_TEXT text characters stay too: a stand-in that overshoots (QA reports its
+    length) tells more than bare markup. What is left of a cut text does not end in whitespace (QA
+    compares the edges with the source's)."""
+    text_length = sum(len(part) for is_ph, part in parts if not is_ph)
+    room = budget - sum(len(part) for is_ph, part in parts if is_ph)
+    if room <= 0:
+        room = min(MIN_TEXT, text_length)
+    cut = text_length > room
     kept: list[str] = []
     for is_ph, part in parts:
         if is_ph:
