@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
 from tests.corpus.cases import CASES, Case
@@ -131,3 +131,29 @@ def _comparable(value: object) -> object:
     if type(value).__name__ in ("ArrayFormula", "DataTableFormula"):
         return type(value).__name__, getattr(value, "text", None), getattr(value, "ref", None)
     return value
+
+
+def test_both_readers_place_a_table_that_starts_off_column_a_and_its_formulas(tmp_path: Path) -> None:
+    """Calamine hands rows over from its first used column: every cell must land where lxml puts it."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Dialog"
+    sheet["D4"], sheet["E4"], sheet["F4"], sheet["G4"] = "Key", "中文", "English", "max_len"
+    for row in range(5, 25):
+        sheet.cell(row, 4, f"k{row}")
+        sheet.cell(row, 5, f"勇者在晨曦村等你{row}" if row % 7 else f'="勇者"&"{row}"')
+        sheet.cell(row, 7, "=20+20" if row % 5 == 0 else 40)
+    path = tmp_path / "offset.xlsx"
+    book.save(path)
+
+    def cells_read_by(threshold: int) -> list[tuple]:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(grid, "CALAMINE_FROM_BYTES", threshold)
+            parsed = read_workbook(path)
+        columns = ["target_cell", "key", "source_text", "source_kind", "max_length"]
+        return [tuple(row) for row in parsed.cells[columns].astype(object).itertuples(index=False)]
+
+    by_lxml = cells_read_by(10**12)
+    assert by_lxml[0][:3] == ("F5", "k5", "勇者在晨曦村等你5")
+    assert {row[3] for row in by_lxml} == {"text", "formula"}
+    assert cells_read_by(0) == by_lxml

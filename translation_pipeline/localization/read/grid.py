@@ -31,7 +31,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineSheet, CalamineWorkbook
 
 MAIN_NS = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -212,22 +212,29 @@ class Package:
         try:
             if self._calamine is None:
                 self._calamine = CalamineWorkbook.from_path(str(self.zip.filename))
-            values = self._calamine.get_sheet_by_name(sheet.name).to_python(skip_empty_area=False)
+            values = self._calamine.get_sheet_by_name(sheet.name)
+            return self._calamine_rows(values, kinds, SheetGrid(owned_ranges=owned))
         except Exception:  # calamine raises its own error types on what it cannot read: the lxml path decides
             return None
-        grid = SheetGrid(owned_ranges=owned)
-        for index, row in enumerate(values):
-            cells = {c: v for c, v in enumerate(row, start=1) if v != ""}
+
+    @staticmethod
+    def _calamine_rows(values: CalamineSheet, kinds: dict[tuple[int, int], str], grid: SheetGrid) -> SheetGrid:
+        """`grid` with the sheet's rows, one Python row at a time (never the whole sheet as lists at once).
+        `iter_rows` counts rows from row 1 and columns from the first used one."""
+        first_column = values.start[1] + 1 if values.start is not None else 1
+        by_row: dict[int, list[tuple[int, str]]] = {}
+        for (r, column), kind in kinds.items():
+            by_row.setdefault(r, []).append((column, kind))
+        for index, row in enumerate(values.iter_rows()):
+            cells = {c: v for c, v in enumerate(row, start=first_column) if v != ""}
             if not cells:
                 continue
             number = index + 1
             for column, value in cells.items():
                 if type(value) is not str:
                     cells[column] = _number(value)
-            if kinds:
-                for (r, column), kind in kinds.items():
-                    if r == number:
-                        cells[column] = Special(cells.get(column), kind)
+            for column, kind in by_row.get(number, ()):
+                cells[column] = Special(cells.get(column), kind)
             grid.rows.append((number, cells))
         return grid
 
