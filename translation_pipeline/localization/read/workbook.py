@@ -16,10 +16,12 @@ import itertools
 import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import olefile
 import pandas as pd
 from lxml import etree
@@ -340,6 +342,7 @@ def read_workbook(
                 )  # fmt: skip
                 if (frame := _cell_frame(plan, grid)) is not None:
                     frames.append(frame)
+                plan.data = []  # the sheet's rows are in its frame now: one sheet's grid in memory at a time
                 plans.append(plan)
     except READ_ERRORS as error:
         raise WorkbookError(name, _damaged(error)) from error
@@ -414,29 +417,40 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
     note = ["; ".join(filter(None, parts)) for parts in zip(*notes, strict=True)] if notes else [""] * len(rows)
     limit_column = context.get("max_length")
     limits = [None] * len(rows) if limit_column is None else [_max_length(plain(r.get(limit_column))) for r in rows]
-    shared = {
-        "sheet": sheet, "row": numbers, "key": keys, "source_language": source_language, "source_text": texts,
-        "source_kind": kinds, "speaker": column_text(context.get("speaker")), "note": note,
-        "max_length": pd.array(limits, dtype="Int64"),
-    }  # fmt: skip
-    frames = []
-    for code, column in plan.targets.items():
-        letter = get_column_letter(column)
-        frame = pd.DataFrame({
-            **shared, "target_language": code, "target_cell": [f"{letter}{n}" for n in numbers],
-            "target_filled": [column in row for row in rows],
-            TARGET_TEXT: [_target_text(row.get(column)) for row in rows],
-        })  # fmt: skip
-        if grid.owned_ranges:
+    # one entry per cell, in the order the reader always had: row by row, each row's targets left to right. The
+    # columns are built as arrays, never as a frame per target to concatenate and sort (each a copy of them all)
+    targets = list(plan.targets.items())
+    keep = np.ones(len(rows) * len(targets), dtype=bool)
+    if grid.owned_ranges:
+        for index, (_, column) in enumerate(targets):
             mine = [grid.owned(n, column) for n in numbers]
             owned.cells += [(n, column) for n, m, k, row in zip(numbers, mine, kinds, rows, strict=True)
                             if m and k == "text" and column not in row]  # fmt: skip
-            frame = frame[[not m for m in mine]]
-        frames.append(frame[[*CELL_COLUMNS, TARGET_TEXT]])
+            keep[index :: len(targets)] = [not m for m in mine]
     plan.skips += [entry for entry in (owned, too_long, identifiers, formulas) if entry.cells]
-    cells = pd.concat(frames, ignore_index=True)
-    # the order the reader always had: row by row, each row's targets left to right
-    return cells.sort_values(["row"], kind="stable", ignore_index=True)
+
+    def spread(values: list, dtype: object = object) -> np.ndarray:
+        """A per-row list as the per-cell column (the same objects, each row's once per target)."""
+        return np.repeat(np.asarray(values, dtype=dtype), len(targets))[keep]
+
+    def per_target(values: Callable[[int, int], list]) -> np.ndarray:
+        """The per-cell column from each target's per-row list, `values(target column, column letter)`."""
+        by_target = [np.asarray(values(c, get_column_letter(c)), dtype=object) for _, c in targets]
+        return np.column_stack(by_target).ravel()[keep]
+
+    columns = {
+        "sheet": sheet, "row": spread(numbers, "int64"), "key": spread(keys), "source_language": source_language,
+        "source_text": spread(texts), "source_kind": spread(kinds),
+        "target_language": np.tile(np.asarray([code for code, _ in targets], dtype=object), len(rows))[keep],
+        "target_cell": per_target(lambda _, letter: [f"{letter}{n}" for n in numbers]),
+        "target_filled": per_target(lambda column, _: [column in row for row in rows]).astype(bool),
+        "speaker": spread(column_text(context.get("speaker"))), "note": spread(note),
+        "max_length": pd.array(limits, dtype="Int64").repeat(len(targets))[keep],
+        TARGET_TEXT: per_target(lambda column, _: [_target_text(row.get(column)) for row in rows]),
+    }  # fmt: skip
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(int(keep.sum())))
+    str_columns = ("key", "source_text", "source_kind", "target_language", "target_cell", "speaker", "note")
+    return frame.astype(dict.fromkeys(str_columns, "str"))[[*CELL_COLUMNS, TARGET_TEXT]]
 
 
 # `se_door_open`, `*chapter1_village`, `$player_name`, `dlg.intro.01`: no spaces, ASCII, and a separator
