@@ -39,28 +39,24 @@ class TaskPlan:
         return int(self.tasks["batch_id"].nunique())
 
 
-def _row_context(work: pd.DataFrame) -> pd.Series:
-    """`speaker: …; note: …; key: …` per row, without the parts that are empty."""
-    values = row_values(work, "speaker", "note", "key")
-    parts = ((s and f"speaker: {s}", n and f"note: {n}", f"key: {k}") for s, n, k in values)
-    return pd.Series(["; ".join(filter(None, row)) for row in parts], index=work.index, dtype=str)
-
-
-def _merge_contexts(contexts: pd.Series, group: pd.Series, groups: int) -> pd.Series:
-    """Per group number 0..groups-1: its first MAX_CONTEXTS_PER_TASK distinct non-empty contexts in row order,
-    joined with " | " and capped at MAX_CONTEXT_CHARS (column operations: one Python call per group cost
-    seconds at 100k tasks)."""
-    frame = pd.DataFrame({"group": group.to_numpy(), "context": contexts.to_numpy()})
-    frame = frame[frame["context"] != ""].drop_duplicates()
-    frame = frame[frame.groupby("group").cumcount() < MAX_CONTEXTS_PER_TASK]
-    frame["slot"] = frame.groupby("group").cumcount()
-    wide = frame.pivot(index="group", columns="slot", values="context").reindex(range(groups))
-    merged = wide[0].fillna("") if 0 in wide else pd.Series("", index=wide.index)
-    for slot in range(1, MAX_CONTEXTS_PER_TASK):
-        if slot in wide:
-            more = wide[slot]
-            merged = merged.where(more.isna(), merged + " | " + more.fillna(""))
-    return merged.str.slice(0, MAX_CONTEXT_CHARS).reset_index(drop=True)
+def _task_contexts(work: pd.DataFrame, group: pd.Series, groups: int) -> list[str]:
+    """Per group number 0..groups-1: the first MAX_CONTEXTS_PER_TASK distinct contexts of its rows, in row order,
+    joined with " | " and capped at MAX_CONTEXT_CHARS. A row's context is `speaker: …; note: …; key: …` without
+    the parts that are empty. One pass over the rows: a context beyond a task's first few is never kept."""
+    first: list[str] = [""] * groups
+    more: dict[int, list[str]] = {}  # the groups with several distinct contexts: all of them, up to the cap
+    columns = (work[name].tolist() for name in ("speaker", "note", "key"))  # lists: iterating a Series is slow
+    for number, speaker, note, key in zip(group.tolist(), *columns, strict=True):
+        context = "; ".join(filter(None, (speaker and f"speaker: {speaker}", note and f"note: {note}", f"key: {key}")))
+        if not first[number]:
+            first[number] = context
+        elif context != first[number]:
+            seen = more.setdefault(number, [first[number]])
+            if len(seen) < MAX_CONTEXTS_PER_TASK and context not in seen:
+                seen.append(context)
+    for number, seen in more.items():
+        first[number] = " | ".join(seen)
+    return [context[:MAX_CONTEXT_CHARS] if len(context) > MAX_CONTEXT_CHARS else context for context in first]
 
 
 def plan_tasks(
@@ -73,8 +69,8 @@ def plan_tasks(
         stale = pd.Series([pair in also for pair in row_values(cells, "sheet", "target_cell")],
                           index=cells.index, dtype=bool)  # fmt: skip
         wanted |= stale & (cells["source_kind"] == "text")
-    work = cells[wanted].copy()
     group_keys = ["source_language", "target_language", "source_text"]
+    work = cells.loc[wanted, [*group_keys, "sheet", "target_cell", "key", "speaker", "note", "max_length"]]
     if work.empty:
         empty_tasks = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _TASK_DTYPES.items()})
         empty_assign = pd.DataFrame({c: pd.Series(dtype=_ASSIGNMENT_DTYPES[c]) for c in AssignmentSchema.columns})
@@ -82,7 +78,7 @@ def plan_tasks(
     grouped = work.groupby(group_keys, sort=False)
     tasks = grouped.agg(max_length=("max_length", "min"), cell_count=("target_cell", "size")).reset_index()
     group = grouped.ngroup()  # numbered in the order of `tasks`: first appearance
-    tasks["context"] = _merge_contexts(_row_context(work), group, len(tasks))
+    tasks["context"] = pd.Series(_task_contexts(work, group, len(tasks)), dtype=str)
     tasks.insert(0, "task_id", [f"t{i + 1}" for i in range(len(tasks))])
     work["task_id"] = "t" + (group + 1).astype(str)
     tasks["batch_id"] = assign_batches(tasks, max_items, max_chars)
