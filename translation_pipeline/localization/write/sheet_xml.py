@@ -12,6 +12,7 @@ when typing there: the row's (`customFormat`), else the column's.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import zipfile
@@ -26,6 +27,7 @@ from tempfile import SpooledTemporaryFile
 from types import SimpleNamespace
 from typing import IO, NamedTuple
 
+import numpy as np
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 
 MAX_ROW = 1_048_576
@@ -58,6 +60,19 @@ def write_pieces(pieces: Pieces, stream: IO[bytes], chunk: int = 1 << 20) -> Non
             piece.close()
         else:
             stream.write(piece)
+
+
+def _row_groups(rows: np.ndarray, keep: np.ndarray) -> Iterator[tuple[int, list[int]]]:
+    """(row number, indexes of its kept targets in their order) for each row with any, by row number: arrays
+    and one row's list at a time, not a list per row for the whole sheet."""
+    order = np.argsort(rows, kind="stable")
+    order = order[keep[order]]
+    ordered = rows[order]
+    start = 0
+    for end in itertools.chain(np.flatnonzero(np.diff(ordered)) + 1, (len(order),)):
+        if end > start:
+            yield int(ordered[start]), order[start:end].tolist()
+        start = end
 
 
 class Target(NamedTuple):
@@ -326,14 +341,13 @@ class Worksheet:
         merged = self._merged_check()
         self.targets, self.shared = targets, shared
         self.reasons: list[str | None] = [None] * len(targets)
-        self.by_row: dict[int, list[int]] = {}
-        for index, target in enumerate(targets):
-            if merged(target.row, target.column):
-                self.reasons[index] = MERGED
-            else:
-                self.by_row.setdefault(target.row, []).append(index)
-        self.wanted = iter(sorted(self.by_row))
-        self.number, self.current = next(self.wanted, None), 0
+        keep = np.fromiter((not merged(t.row, t.column) for t in targets), dtype=bool, count=len(targets))
+        for index in np.flatnonzero(~keep).tolist():
+            self.reasons[index] = MERGED
+        rows = np.fromiter((t.row for t in targets), dtype=np.int64, count=len(targets))
+        self.wanted = _row_groups(rows, keep)
+        self.current = 0
+        self._next_row()
         with self.open_part() as stream:
             _skip(stream, self.rows_start)
             carry, left = b"", self.rows_end - self.rows_start
@@ -349,8 +363,12 @@ class Worksheet:
             self._patch(carry, final=True)
         while self.number is not None:  # rows past the last one
             self._edit_row(_Row(self.number, 0, exists=False), b"", memoryview(b""), 0)
-            self.number = next(self.wanted, None)
+            self._next_row()
         return self.reasons
+
+    def _next_row(self) -> None:
+        """Move on to the next row that has targets: its number (None after the last) and target indexes."""
+        self.number, self.indexes = next(self.wanted, (None, []))
 
     def _patch(self, buffer: bytes, final: bool) -> int:
         """Patch and write the whole rows in `buffer` (all of it when `final`); the length written. What is left
@@ -368,11 +386,11 @@ class Worksheet:
             self.current = found
             while self.number is not None and self.number < found:
                 position = self._edit_row(_Row(self.number, match.start(), exists=False), buffer, view, position)
-                self.number = next(self.wanted, None)
+                self._next_row()
             if self.number == found:
                 row.number = found
                 position = self._edit_row(row, buffer, view, position)
-                self.number = next(self.wanted, None)
+                self._next_row()
             done = search = row.end
         if final:
             cut = len(buffer)
@@ -384,7 +402,7 @@ class Worksheet:
 
     def _edit_row(self, row: _Row, buffer: bytes, view: memoryview, position: int) -> int:
         """Decide the targets of `row` and write their edits (and what comes before them); the new position."""
-        indexes, targets, reasons = self.by_row[row.number], self.targets, self.reasons
+        indexes, targets, reasons = self.indexes, self.targets, self.reasons  # row.number is self.number
         if row.exists:
             self._read_cells(buffer, row, {targets[index].column for index in indexes})
         writes: dict[int, str] = {}
