@@ -56,7 +56,7 @@ def _task_contexts(work: pd.DataFrame, group: pd.Series, groups: int) -> list[st
                 seen.append(context)
     for number, seen in more.items():
         first[number] = " | ".join(seen)
-    return [context[:MAX_CONTEXT_CHARS] if len(context) > MAX_CONTEXT_CHARS else context for context in first]
+    return [context[:MAX_CONTEXT_CHARS] for context in first]  # a slice of a short string is that string
 
 
 def plan_tasks(

@@ -213,14 +213,17 @@ class Package:
             if self._calamine is None:
                 self._calamine = CalamineWorkbook.from_path(str(self.zip.filename))
             values = self._calamine.get_sheet_by_name(sheet.name)
-            return self._calamine_rows(values, kinds, SheetGrid(owned_ranges=owned))
+            return self._calamine_rows(values, kinds, owned)
         except Exception:  # calamine raises its own error types on what it cannot read: the lxml path decides
             return None
 
     @staticmethod
-    def _calamine_rows(values: CalamineSheet, kinds: dict[tuple[int, int], str], grid: SheetGrid) -> SheetGrid:
-        """`grid` with the sheet's rows, one Python row at a time (never the whole sheet as lists at once).
+    def _calamine_rows(
+        values: CalamineSheet, kinds: dict[tuple[int, int], str], owned: list[tuple[int, int, int, int]]
+    ) -> SheetGrid:
+        """The sheet's grid, built one Python row at a time (never the whole sheet as lists at once).
         `iter_rows` counts rows from row 1 and columns from the first used one."""
+        grid = SheetGrid(owned_ranges=owned)
         first_column = values.start[1] + 1 if values.start is not None else 1
         by_row: dict[int, list[tuple[int, str]]] = {}
         for (r, column), kind in kinds.items():

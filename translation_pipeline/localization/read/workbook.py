@@ -433,7 +433,7 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
         """A per-row list as the per-cell column (the same objects, each row's once per target)."""
         return np.repeat(np.asarray(values, dtype=dtype), len(targets))[keep]
 
-    def per_target(values: Callable[[int, int], list]) -> np.ndarray:
+    def per_target(values: Callable[[int, str], list]) -> np.ndarray:
         """The per-cell column from each target's per-row list, `values(target column, column letter)`."""
         by_target = [np.asarray(values(c, get_column_letter(c)), dtype=object) for _, c in targets]
         return np.column_stack(by_target).ravel()[keep]
@@ -443,7 +443,7 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
         "source_text": spread(texts), "source_kind": spread(kinds),
         "target_language": np.tile(np.asarray([code for code, _ in targets], dtype=object), len(rows))[keep],
         "target_cell": per_target(lambda _, letter: [f"{letter}{n}" for n in numbers]),
-        "target_filled": per_target(lambda column, _: [column in row for row in rows]).astype(bool),
+        "target_filled": per_target(lambda column, _: [column in row for row in rows]).astype(bool),  # object: stacked
         "speaker": spread(column_text(context.get("speaker"))), "note": spread(note),
         "max_length": pd.array(limits, dtype="Int64").repeat(len(targets))[keep],
         TARGET_TEXT: per_target(lambda column, _: [_target_text(row.get(column)) for row in rows]),

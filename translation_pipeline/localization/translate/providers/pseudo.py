@@ -162,7 +162,7 @@ def _pseudo_parts(text: str, target: str) -> list[tuple[bool, str]]:
     return parts
 
 
-MIN_TEXT = 3  # text characters a shortened pseudo translation keeps, whatever the budget
+MIN_TEXT = 3  # text characters a shortened pseudo translation keeps where its placeholders fill the budget
 
 
 def _shorten(parts: list[tuple[bool, str]], budget: int) -> str:
