@@ -137,3 +137,14 @@ def test_answers_through_the_batch_contract_in_the_batch_target_language() -> No
     assert not check.failures
     assert check.translations["t1"] == pseudo_localize("你好{0}", None, "ja") == "[トヤパキ{0}~~]"
     assert len(check.translations["t2"]) <= 4
+
+
+@pytest.mark.parametrize(("text", "target"), [("勇者，欢迎来到晨曦村！你的名字是{name}吗？", "zh-TW"),
+                                              ("ようこそ", "ja"), ("시작하기", "ko")])  # fmt: skip
+def test_a_same_script_target_at_its_limit_keeps_the_brackets_not_the_source(text: str, target: str) -> None:
+    """Found in a user trial: a 30-character zh-CN source with a limit of 30 came back as the source itself."""
+    for limit in (len(text), len(text) - 1):
+        out = pseudo_localize(text, limit, target)
+        assert out.startswith("[") and out.endswith("]") and len(out) == limit
+        assert text.startswith(out[1:-1]) or "{name}" in out
+        assert placeholder_problems(text, out) is None

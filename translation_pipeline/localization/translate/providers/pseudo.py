@@ -7,7 +7,8 @@ tags kept. The result reads as a stand-in translation and passes QA's `untransla
   `你的名字是{name}吗？` -> `[Ĵéñƒíñ ǫéñĝçĥíàó ĝí {name} ŵéñĝ?~~~~]`, `Start game` -> `[Šţàŕţ ĝàɱé~~~]`.
 - Into Japanese, Han and hangul become katakana (`确定` -> `[サビアタ~]`); into Korean, Han and kana become
   hangul (`[랴춰~]`); into Chinese, kana and hangul become Han. Simplified and traditional Chinese share the Han
-  text (the traditional forms would need data), so `zh-CN` -> `zh-TW` only brackets and pads (`[确定~]`).
+  text (the traditional forms would need data), so `zh-CN` -> `zh-TW` only brackets and pads (`[确定~]`); where
+  `max_length` leaves no room for that, the text is cut to keep the brackets, never left as the source.
 
 The text is wrapped in brackets (inside any leading or trailing whitespace) and padded by about 30%, then
 shortened to fit `max_length`.
@@ -200,7 +201,12 @@ def pseudo_localize(text: str, max_length: int | None = None, target_language: s
         return full
     if max_length >= len(body) + 2:  # brackets and what padding fits
         return f"{lead}[{core}{PAD * (max_length - len(body) - 2)}]{trail}"
-    return _shorten(parts, max_length)
+    markup = sum(len(part) for is_ph, part in parts if is_ph)
+    if body != text or max_length - 2 - markup - len(lead) < 1:
+        return _shorten(parts, max_length)
+    # in the source's script (`zh-CN` -> `zh-TW`) the brackets are the only mark: keep them and cut the text, or
+    # the stand-in reads as the source left untranslated
+    return f"{lead}[{_shorten(parts, max_length - 2)[len(lead) :].strip()}]"
 
 
 class PseudoProvider(TranslationProvider):
