@@ -157,3 +157,31 @@ def test_both_readers_place_a_table_that_starts_off_column_a_and_its_formulas(tm
     assert by_lxml[0][:3] == ("F5", "k5", "勇者在晨曦村等你5")
     assert {row[3] for row in by_lxml} == {"text", "formula"}
     assert cells_read_by(0) == by_lxml
+
+
+@pytest.mark.parametrize("threshold", [0, 10**12], ids=["calamine", "lxml"])
+def test_a_target_of_only_white_space_is_listed_as_skipped_and_left_as_it_is(tmp_path: Path, threshold: int) -> None:
+    """Someone typed a space to clear a cell: it is not empty, so it is never overwritten, and never left
+    silently either (found in a user trial: the English cell of `要买点什么吗？` held " ")."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Dialogue"
+    sheet.append(["String ID", "Chinese (Simplified)", "English", "Japanese"])
+    sheet.append(["dlg_1", "要买点什么吗？", " ", ""])
+    sheet.append(["dlg_2", "金币不足！", "\u3000", "\n"])
+    sheet.append(["dlg_3", "任务完成", "", "任務完了"])
+    sheet.append(["dlg_4", 42, " ", ""])  # not text: nothing to say about its targets
+    path = tmp_path / "blank.xlsx"
+    book.save(path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(grid, "CALAMINE_FROM_BYTES", threshold)
+        parsed = read_workbook(path)
+    blank = [entry for entry in parsed.skips if entry.code == "blank_target"]
+    assert [entry.references for entry in blank] == [["C2", "C3", "D3"]]
+    work = parsed.cells[to_translate(parsed.cells)]
+    assert sorted(work["target_cell"]) == ["C4", "D2"]
+    out = tmp_path / "blank.translated.xlsx"
+    summary = export_workbook(path, out, [CellFill("Dialogue", cell, "x") for cell in ["C4", "D2"]])
+    assert summary.written == 2
+    written = load_workbook(out)["Dialogue"]
+    assert [written["C2"].value, written["C3"].value, written["D3"].value] == [" ", "\u3000", "\n"]

@@ -30,6 +30,7 @@ OTHER_COLUMN = "other_column"  # identifiers or text in the source language besi
 TOO_LONG = "too_long"
 IDENTIFIER = "identifier"  # a source cell holding an asset, label or variable name
 FORMULA_SOURCE = "formula_source"  # a source cell whose text a formula computes
+BLANK_TARGET = "blank_target"  # a target cell holding only white space: not empty, so never written
 FAILED = "failed"
 NOT_WRITTEN = "not_written"
 ATTENTION_CODES = frozenset({UNKNOWN_LANGUAGE, AMBIGUOUS_COLUMN})

@@ -136,6 +136,11 @@ def _target_text(value: object) -> str | None:
     return value if type(value) is str else None
 
 
+def _blank(value: object) -> bool:
+    """A cell holding text that is only white space (`" "`, a line break, an ideographic space)."""
+    return type(value) is str and not value.strip()
+
+
 def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
@@ -384,6 +389,8 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
                       "move the formula, or the text, out of that range")  # fmt: skip
     formulas = SkipEntry(sheet, ledger.FORMULA_SOURCE, "source is a formula: its text is computed, so there is "
                          "no fixed text to translate", "write the text itself in the source cell")  # fmt: skip
+    blanks = SkipEntry(sheet, ledger.BLANK_TARGET, "target cell holds only white space (a space typed to clear "
+                       "it?): a cell that is not empty is never overwritten", "clear the cell (Delete)")  # fmt: skip
     # one entry per data row, then one frame per target language built from those columns
     numbers: list[int] = []
     rows: list[dict] = []
@@ -401,12 +408,14 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
             continue
         if kind == "formula" and any(column not in row for column in plan.targets.values()):
             formulas.cells.append((number, plan.source))
+        if kind == "text":
+            blanks.cells += [(number, column) for column in plan.targets.values() if _blank(row.get(column))]
         numbers.append(number)
         rows.append(row)
         kinds.append(kind)
         texts.append(text)
     if not numbers:
-        plan.skips += [entry for entry in (owned, too_long, identifiers, formulas) if entry.cells]
+        plan.skips += [entry for entry in (owned, too_long, identifiers, formulas, blanks) if entry.cells]
         return None
 
     def column_text(column: int | None) -> list[str]:
@@ -427,7 +436,9 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
             owned.cells += [(n, column) for n, m, k, row in zip(numbers, mine, kinds, rows, strict=True)
                             if m and k == "text" and column not in row]  # fmt: skip
             keep[index :: len(targets)] = [not m for m in mine]
-    plan.skips += [entry for entry in (owned, too_long, identifiers, formulas) if entry.cells]
+    if grid.owned_ranges:  # an owned cell is reported as such
+        blanks.cells = [(n, column) for n, column in blanks.cells if not grid.owned(n, column)]
+    plan.skips += [entry for entry in (owned, too_long, identifiers, formulas, blanks) if entry.cells]
 
     def spread(values: list, dtype: object = object) -> np.ndarray:
         """A per-row list as the per-cell column (the same objects, each row's once per target)."""
