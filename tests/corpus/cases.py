@@ -484,6 +484,24 @@ add(
     " Korean code empty (G2 is not a fill).",
 )
 
+# 3b. a group label merged over the language codes
+_grouped = table_sheet(
+    "Items",
+    ["ID", "Text", None, None, None, "Remark"],
+    [seq(1001), "zh", "en", "ja", "ko", sometimes(["weapon", "恢复50点生命", None], 2)],
+    CORE[:3],  # too few rows for the content to name the column `Text`: only the code row can
+    "zh",
+    ["en", "ja", "ko"],
+    below_header=[[None, "CN", "EN", "JP", "KR", None]],
+    merges=["B1:E1"],
+)
+add(
+    "group_label_over_language_codes",
+    [_grouped],
+    note="ID | Text | Remark with `Text` merged over the language columns, and the language codes CN | EN | JP | KR"
+    " in the row under it (found in a user trial: `Text` was taken for the column name and EN for the source).",
+)
+
 # 4. language-picker strings inside the data
 _picker_entries = [
     {"key": 80401, "zh": "语言", "en": "Language", "ja": "言語"},

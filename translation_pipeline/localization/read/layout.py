@@ -9,7 +9,8 @@ Header detection, over the first HEADER_SCAN_ROWS rows holding cells:
   (`Source`, `Original`, `Text`, `原文`) beside other column names, or a row of generic names
   (`Column1`...); a language-naming row below rows of data is data (a headerless table), not a header;
 - directly under it, rows of the same header block are skipped: a second row naming languages (a code row
-  `id | sc | en | jp` under Chinese names, reported as `second_header_row`), rows starting with `#`
+  `id | sc | en | jp` under Chinese names, reported as `second_header_row`; under a row naming no two languages,
+  as `ID | Text | Remark` with `Text` merged over `CN | EN | JP`, that row names the columns), rows starting with `#`
   (config-table meta rows), type rows (`int | string`), export-flag rows (`c | cs | s`), field-id rows
   (`id | text_zh | text_en`);
 - no header at all: the table starts at the first row, and every column's language comes from its content.
@@ -301,10 +302,16 @@ def _split_header(
     header_number, header = rows[index]
     plan.layout.header_row = header_number
     header_rows = [r[0] for r in rows[: index + 1]]  # titles and section labels above belong to the header
+    languages_named = len(set(headers.languages(header).values())) >= 2
     position = index + 1
     while position < len(rows) and position - index <= HEADER_BLOCK_ROWS:
         number, cells = rows[position]
         if len(set(headers.languages(cells).values())) >= 2 and headers.is_header(cells):
+            if not languages_named:  # `ID | Text (merged over the languages) | Remark` above `CN | EN | JP`
+                languages_named = True  # this row names the languages (`_language_header`): part of the header
+                header_rows.append(number)
+                position += 1
+                continue
             plan.skips.append(SkipEntry(
                 plan.layout.sheet, ledger.SECOND_HEADER_ROW,
                 f"second header row (row {number}, under the header row {header_number})",
@@ -362,8 +369,13 @@ def _foreign_header(cells: Cells, main: dict[int, str]) -> bool:
 
 
 def _language_header(rows: list[Row], header_rows: list[int], headers: _Headers) -> int | None:
-    """The header row that names the languages: the first of the block with a language or role name."""
+    """The header row that names the languages: the first of the block naming two of them, else the first with
+    a language or role name."""
     by_number = dict(rows)
+    for number in header_rows:
+        cells = by_number.get(number, {})
+        if len(set(headers.languages(cells).values())) >= 2 and headers.is_header(cells):
+            return number
     for number in header_rows:
         if number in by_number and headers.is_header(by_number[number]):
             return number
