@@ -60,6 +60,8 @@ CONTEXT_HEADERS: dict[str, tuple[str, ...]] = {
         "note", "notes", "comment", "comments", "context", "description", "desc", "remark", "remarks", "memo",
         "scene", "category", "type", "tag", "tags", "group", "section", "file", "page", "备注", "说明", "注释",
         "上下文", "语境", "描述", "场景", "类型", "分类", "메모", "비고", "설명", "備考", "メモ", "説明",
+        "translator notes", "translator note", "translator comments", "notes for translators", "loc notes",
+        "localization notes", "context notes", "翻译备注", "翻译说明", "译者备注", "翻訳メモ", "번역 메모",
     ),
     "max_length": (
         "max_len", "maxlen", "max length", "maximum length", "length limit", "char limit", "character limit",

@@ -40,6 +40,7 @@ from translation_pipeline.localization.read.layout import (
 )
 from translation_pipeline.localization.read.ledger import SkipEntry
 from translation_pipeline.localization.read.limits import PackageLimits
+from translation_pipeline.localization.read.stand_ins import stand_in
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and password-protected .xlsx
 ZIP_MAGIC = b"PK\x03\x04"
@@ -134,11 +135,6 @@ def _max_length(value: object) -> int | None:
 def _target_text(value: object) -> str | None:
     """A target cell's text as it stands (not stripped), None when it is empty or holds no text."""
     return value if type(value) is str else None
-
-
-def _blank(value: object) -> bool:
-    """A cell holding text that is only white space (`" "`, a line break, an ideographic space)."""
-    return type(value) is str and not value.strip()
 
 
 def _text(value: object) -> str:
@@ -389,8 +385,15 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
                       "move the formula, or the text, out of that range")  # fmt: skip
     formulas = SkipEntry(sheet, ledger.FORMULA_SOURCE, "source is a formula: its text is computed, so there is "
                          "no fixed text to translate", "write the text itself in the source cell")  # fmt: skip
-    blanks = SkipEntry(sheet, ledger.BLANK_TARGET, "target cell holds only white space (a space typed to clear "
-                       "it?): a cell that is not empty is never overwritten", "clear the cell (Delete)")  # fmt: skip
+    never = "a cell that is not empty is never overwritten"
+    stand_ins = {
+        ledger.BLANK_TARGET: SkipEntry(sheet, ledger.BLANK_TARGET, "target cell holds only white space (a space "
+                                       f"typed to clear it?): {never}", "clear the cell (Delete)"),
+        ledger.MARKER_TARGET: SkipEntry(sheet, ledger.MARKER_TARGET, "target cell holds a to-do marker (TBD, TODO, "
+                                        f"待翻译): {never}, nor learned", "clear the cell (Delete)"),
+        ledger.SOURCE_COPY: SkipEntry(sheet, ledger.SOURCE_COPY, "target cell holds a copy of the source: "
+                                      f"{never}, nor learned as its translation", "clear the cell (Delete)"),
+    }  # fmt: skip
     # one entry per data row, then one frame per target language built from those columns
     numbers: list[int] = []
     rows: list[dict] = []
@@ -409,13 +412,16 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
         if kind == "formula" and any(column not in row for column in plan.targets.values()):
             formulas.cells.append((number, plan.source))
         if kind == "text":
-            blanks.cells += [(number, column) for column in plan.targets.values() if _blank(row.get(column))]
+            for code, column in plan.targets.items():
+                value = row.get(column)
+                if type(value) is str and (found := stand_in(value, text, code)):
+                    stand_ins[found].cells.append((number, column))
         numbers.append(number)
         rows.append(row)
         kinds.append(kind)
         texts.append(text)
     if not numbers:
-        plan.skips += [entry for entry in (owned, too_long, identifiers, formulas, blanks) if entry.cells]
+        plan.skips += [e for e in (owned, too_long, identifiers, formulas, *stand_ins.values()) if e.cells]
         return None
 
     def column_text(column: int | None) -> list[str]:
@@ -437,8 +443,9 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
                             if m and k == "text" and column not in row]  # fmt: skip
             keep[index :: len(targets)] = [not m for m in mine]
     if grid.owned_ranges:  # an owned cell is reported as such
-        blanks.cells = [(n, column) for n, column in blanks.cells if not grid.owned(n, column)]
-    plan.skips += [entry for entry in (owned, too_long, identifiers, formulas, blanks) if entry.cells]
+        for entry in stand_ins.values():
+            entry.cells = [(n, column) for n, column in entry.cells if not grid.owned(n, column)]
+    plan.skips += [e for e in (owned, too_long, identifiers, formulas, *stand_ins.values()) if e.cells]
 
     def spread(values: list, dtype: object = object) -> np.ndarray:
         """A per-row list as the per-cell column (the same objects, each row's once per target)."""

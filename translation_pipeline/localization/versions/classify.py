@@ -12,7 +12,8 @@ with `previous` the record of that identity in the latest earlier version the pr
 - `review`: human text whose source changed since the project last saw it: kept and reported as needing review;
   not learned until its source holds still (then the next version learns it), as an outdated translation is
   not an approved one;
-- `other`: the target holds no text (a number, a formula) or only white space: left alone, not learned.
+- `other`: the target holds no text (a number, a formula), only white space, a to-do marker (`TBD`) or a copy
+  of its source (read/stand_ins.py): left alone, not learned.
 
 A cell whose identity finds no record is first looked up by (sheet, language, source, text), and so is one known
 by its row number (a sheet without a key column, or a row without key) whose record's text differs: a row
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from translation_pipeline.localization.frames import row_values
+from translation_pipeline.localization.read.stand_ins import stand_in
 from translation_pipeline.localization.versions.lineage import row_keys
 
 TRANSLATE, KEEP, STALE, STALE_KEPT, HUMAN, REVIEW, OTHER = (
@@ -83,7 +85,7 @@ def classify(
         text = None if pd.isna(text) else text
         found = by_identity.get((sheet, row_key, language))
         moved = by_text.get((sheet, language, source, text or "")) if found is None or key == f"{sheet}!{row}" else None
-        status, seen = _status(source, filled, text, found, moved)
+        status, seen = _status(source, language, filled, text, found, moved)
         if status == STALE and not retranslate_stale:
             status = STALE_KEPT
         rows.append((sheet, row, cell, key, row_key, source_language, language, source, text, status,
@@ -95,12 +97,17 @@ def classify(
 
 
 def _status(
-    source: str, filled: bool, text: str | None, found: PreviousCell | None, same_text: PreviousCell | None
+    source: str,
+    language: str,
+    filled: bool,
+    text: str | None,
+    found: PreviousCell | None,
+    same_text: PreviousCell | None,
 ) -> tuple[str, PreviousCell | None]:
     """(status, the record the decision rests on)."""
     if not filled:
         return TRANSLATE, found
-    if text is None or not text.strip():
+    if text is None or stand_in(text, source, language):  # white space, `TBD`, a copy of the source
         return OTHER, found
     if found is None or found.text != text:
         if same_text is not None:  # the row moved: the same text for the same source as before
