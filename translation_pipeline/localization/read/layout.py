@@ -192,6 +192,10 @@ class _Headers:
             return "generic"
         return None
 
+    def names_two_languages(self, row: Cells) -> bool:
+        """A header row naming at least two languages (`中文 | English`, `sc | en | jp`)."""
+        return len(set(self.languages(row).values())) >= 2 and self.is_header(row)
+
     def is_header(self, row: Cells) -> bool:
         texts = _text_cells(row)
         if len(texts) < 2 or any(len(t) > MAX_HEADER_CHARS for t in texts.values()):
@@ -304,22 +308,21 @@ def _split_header(
     header_number, header = rows[index]
     plan.layout.header_row = header_number
     header_rows = [r[0] for r in rows[: index + 1]]  # titles and section labels above belong to the header
-    languages_named = len(set(headers.languages(header).values())) >= 2
+    languages_named = headers.names_two_languages(header)
     position = index + 1
     while position < len(rows) and position - index <= HEADER_BLOCK_ROWS:
         number, cells = rows[position]
-        if len(set(headers.languages(cells).values())) >= 2 and headers.is_header(cells):
-            if not languages_named:  # `ID | Text (merged over the languages) | Remark` above `CN | EN | JP`
-                languages_named = True  # this row names the languages (`_language_header`): part of the header
-                header_rows.append(number)
-                position += 1
-                continue
-            plan.skips.append(SkipEntry(
-                plan.layout.sheet, ledger.SECOND_HEADER_ROW,
-                f"second header row (row {number}, under the header row {header_number})",
-                "give the layout's header_rows and data_start if this row is data",
-                [(number, c) for c in _text_cells(cells)],
-            ))  # fmt: skip
+        if headers.names_two_languages(cells):
+            # under `ID | Text (merged over the languages) | Remark`, `CN | EN | JP` names the columns
+            # (`_language_header`); under a row naming them already, it is a second header row
+            if languages_named:
+                plan.skips.append(SkipEntry(
+                    plan.layout.sheet, ledger.SECOND_HEADER_ROW,
+                    f"second header row (row {number}, under the header row {header_number})",
+                    "give the layout's header_rows and data_start if this row is data",
+                    [(number, c) for c in _text_cells(cells)],
+                ))  # fmt: skip
+            languages_named = True
         elif not headers.is_meta(cells, header):
             break
         header_rows.append(number)
@@ -375,8 +378,7 @@ def _language_header(rows: list[Row], header_rows: list[int], headers: _Headers)
     a language or role name."""
     by_number = dict(rows)
     for number in header_rows:
-        cells = by_number.get(number, {})
-        if len(set(headers.languages(cells).values())) >= 2 and headers.is_header(cells):
+        if headers.names_two_languages(by_number.get(number, {})):
             return number
     for number in header_rows:
         if number in by_number and headers.is_header(by_number[number]):

@@ -414,7 +414,8 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
         if kind == "text":
             for code, column in plan.targets.items():
                 value = row.get(column)
-                if type(value) is str and (found := stand_in(value, text, code)):
+                found = stand_in(value, text, code) if type(value) is str else None
+                if found and not grid.owned(number, column):  # an owned cell is reported as such
                     stand_ins[found].cells.append((number, column))
         numbers.append(number)
         rows.append(row)
@@ -442,9 +443,6 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
             owned.cells += [(n, column) for n, m, k, row in zip(numbers, mine, kinds, rows, strict=True)
                             if m and k == "text" and column not in row]  # fmt: skip
             keep[index :: len(targets)] = [not m for m in mine]
-    if grid.owned_ranges:  # an owned cell is reported as such
-        for entry in stand_ins.values():
-            entry.cells = [(n, column) for n, column in entry.cells if not grid.owned(n, column)]
     plan.skips += [e for e in (owned, too_long, identifiers, formulas, *stand_ins.values()) if e.cells]
 
     def spread(values: list, dtype: object = object) -> np.ndarray:
