@@ -29,6 +29,7 @@ from translation_pipeline.localization.versions.classify import (
 )
 from translation_pipeline.localization.versions.lineage import lineage_of, row_keys
 from translation_pipeline.localization.versions.plan import (
+    WrittenCells,
     plan_version,
     preview_version,
     record_version,
@@ -210,12 +211,19 @@ def test_approved_memory_keeps_every_reviewer_text_and_the_most_recent_wins(stor
     assert store.lookup_approved("zh-CN", "ja", ["确定"]) == {}
 
 
+def test_written_cells_is_a_mapping_of_sheet_and_cell() -> None:
+    written = WrittenCells([("S", "C2", "OK"), ("T", "C2", "Cancel"), ("S", "D2", "OK")])
+    assert written[("T", "C2")] == "Cancel" and written.get(("S", "C3")) is None and written.get(("U", "C2")) is None
+    assert ("S", "D2") in written and ("T", "D2") not in written
+    assert len(written) == 3 and dict(written) == {("S", "C2"): "OK", ("S", "D2"): "OK", ("T", "C2"): "Cancel"}
+
+
 def test_plan_version_learns_human_text_and_names_conflicts(tmp_path: Path) -> None:
     store = ProjectStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
     v1 = cells([("en", 2, "k1", "确定", None), ("en", 3, "k2", "确定", None), ("en", 4, "k3", "取消", None)])
     first = plan_version(store, "a.xlsx", "a-1", "a.xlsx", v1)
     assert first.previous_key is None and first.work == {("S", "C2"), ("S", "C3"), ("S", "C4")}
-    written = {("S", "C2"): "[en] 确定", ("S", "C3"): "[en] 确定", ("S", "C4"): "[en] 取消"}
+    written = WrittenCells([("S", "C2", "[en] 确定"), ("S", "C3", "[en] 确定"), ("S", "C4", "[en] 取消")])
     record_version(store, first, written)
     assert version_report(first, written).summary["rows_added"] == 3
 

@@ -17,7 +17,7 @@ from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.inbox.archive import find_archived
 from translation_pipeline.localization.plan.tasks import TaskPlan
 from translation_pipeline.localization.read.ledger import needs_attention, skipped_counts
-from translation_pipeline.localization.versions.plan import record_version, version_report
+from translation_pipeline.localization.versions.plan import WrittenCells, record_version, version_report
 from translation_pipeline.localization.write.export import CellFill, export_workbook, written_text
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.store import ProjectStoreResource
@@ -66,15 +66,14 @@ def translated_workbook(
     schedule picks it up."""
     archived = find_archived(data_dir.archive, context.partition_key)
     outcomes = cell_outcomes(translation_tasks.assignments, translation_tasks.tasks, translations)
-    done = outcomes[outcomes["status"] == "translated"]
+    translated = outcomes["status"] == "translated"
+    done = outcomes if translated.all() else outcomes[translated]  # no copy of every cell's outcome when all are
     version = translation_tasks.versions
     stale = version.stale if version is not None else set()
-    fills = [
-        CellFill(s, c, t, (s, c) in stale) for s, c, t in row_values(done, "sheet", "cell", "text")
-    ]
+    fills = (CellFill(s, c, t, (s, c) in stale) for s, c, t in row_values(done, "sheet", "cell", "text"))
     folder = data_dir.outbox / context.partition_key
     output = folder / archived.output_name
-    summary = export_workbook(Path(archived.path), output, fills)
+    summary = export_workbook(Path(archived.path), output, fills)  # a generator: no list of fills held after
     settings = load_settings()  # YAML-only QA settings: max length defaults, glossary file
     not_written = {(sheet, cell): reason for sheet, cell, reason in summary.skipped}
     issues = findings(
@@ -88,8 +87,8 @@ def translated_workbook(
     skipped = skipped_table(translation_tasks.skipped, outcomes, not_written)
     versions = None
     if version is not None:  # what each cell now holds, for the next version of the lineage
-        written = {(s, c): written_text(t) for s, c, t in row_values(done, "sheet", "cell", "text")
-                   if (s, c) not in not_written}  # fmt: skip
+        written = WrittenCells((s, c, written_text(t)) for s, c, t in row_values(done, "sheet", "cell", "text")
+                               if (s, c) not in not_written)  # fmt: skip
         record_version(store.get_store(), version, written)
         versions = version_report(version, written)
     write_report(report, issues, qa_summary, skipped, translation_tasks.layout, versions)

@@ -92,8 +92,12 @@ def cell_outcomes(assignments: pd.DataFrame, tasks: pd.DataFrame, translations: 
     The max length is the cell's row's own when `assignments` has a `max_length` column (NA: the row has none,
     the sheet default applies), else the task's: the smallest among the rows sharing the source text.
     """
-    if "max_length" in assignments.columns:
-        tasks = tasks.drop(columns="max_length")
+    task_columns = ["task_id", "source_language", "target_language", "source_text"]
+    if "max_length" not in assignments.columns:
+        task_columns.append("max_length")
+    # only the columns QA and the export read: a cell's outcome is one row per target cell (a million at
+    # 1,000,000 rows), and each column more costs a pointer per cell
+    tasks, translations = tasks[task_columns], translations[["task_id", "status", "text", "error"]]
     merged = assignments.merge(tasks, on="task_id", how="left").merge(translations, on="task_id", how="left")
     return merged.rename(columns={"target_cell": "cell", "target_language": "language", "source_text": "source"})
 
@@ -201,8 +205,9 @@ def findings(
     glossary: Glossary | None = None,
 ) -> pd.DataFrame:
     """QA findings, a row each (REPORT_COLUMNS), ordered by cell, then rule."""
-    failed = outcomes[outcomes["status"] != "translated"]
-    done = outcomes[outcomes["status"] == "translated"]
+    translated = outcomes["status"] == "translated"
+    failed = outcomes[~translated]
+    done = outcomes if translated.all() else outcomes[translated]  # no copy of every cell when all are done
     source, text = done["source"], done["text"]
     parts = [_rows(failed.drop(columns="text"), "translation", failed["error"], status="failed")]
 

@@ -10,6 +10,7 @@ and lists.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -137,7 +138,27 @@ def _conflicts(store: ProjectStore, classified: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=CONFLICT_COLUMNS)
 
 
-def record_version(store: ProjectStore, plan: VersionPlan, written: dict[tuple[str, str], str]) -> None:
+class WrittenCells(Mapping[tuple[str, str], str]):
+    """(sheet, cell) -> the text the export wrote, held as one dict per sheet keyed by the cell reference: a
+    version of a million cells costs no (sheet, cell) tuple per cell."""
+
+    def __init__(self, items: Iterable[tuple[str, str, str]] = ()) -> None:
+        self._sheets: dict[str, dict[str, str]] = {}
+        for sheet, cell, text in items:
+            self._sheets.setdefault(sheet, {})[cell] = text
+
+    def __getitem__(self, key: tuple[str, str]) -> str:
+        sheet, cell = key
+        return self._sheets[sheet][cell]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return ((sheet, cell) for sheet, cells in self._sheets.items() for cell in cells)
+
+    def __len__(self) -> int:
+        return sum(map(len, self._sheets.values()))
+
+
+def record_version(store: ProjectStore, plan: VersionPlan, written: Mapping[tuple[str, str], str]) -> None:
     """Record what the export left in each classified cell (`written`: (sheet, cell) -> text written)."""
     assert plan.version_id is not None, "a preview is never recorded"
     store.record_version(plan.version_id, VersionRecords(plan.classified, written))
@@ -161,7 +182,7 @@ class VersionReport:
                 f"{s['needs_review']} need review, {s['conflicts']} conflicts")  # fmt: skip
 
 
-def version_report(plan: VersionPlan, written: dict[tuple[str, str], str]) -> VersionReport:
+def version_report(plan: VersionPlan, written: Mapping[tuple[str, str], str]) -> VersionReport:
     """Figures and lists of a version once exported (`written`: (sheet, cell) -> text written)."""
     classified = plan.classified
     rows = set(row_values(classified, "sheet", "row_key"))
