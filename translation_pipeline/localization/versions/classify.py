@@ -76,24 +76,32 @@ def classify(
         if record.text is not None:
             by_text.setdefault((record.sheet, record.target_language, record.source_text, record.text), record)
     targets = text_cells["target_text"] if "target_text" in text_cells else pd.Series(None, index=text_cells.index)
-    rows = []
-    columns = ["sheet", "row", "target_cell", "key", "source_language", "target_language", "source_text",
-               "target_filled"]  # fmt: skip
-    for (sheet, row, cell, key, source_language, language, source, filled), row_key, text in zip(
-        text_cells[columns].itertuples(index=False, name=None), keys.tolist(), targets.tolist(), strict=True
-    ):
+    # the cell table's own columns are taken as they are; the computed ones are built a list per column, never a
+    # tuple per cell (two per row of a two-target sheet: a million rows make two million)
+    texts, statuses, previous_sources, previous_texts, previous_origins = [], [], [], [], []
+    for sheet, row, key, language, source, filled, row_key, text in zip(
+        *(text_cells[name].tolist() for name in ("sheet", "row", "key", "target_language", "source_text",
+                                                 "target_filled")),
+        keys.tolist(), targets.tolist(), strict=True,
+    ):  # fmt: skip
         text = None if pd.isna(text) else text
         found = by_identity.get((sheet, row_key, language))
         moved = by_text.get((sheet, language, source, text or "")) if found is None or key == f"{sheet}!{row}" else None
         status, seen = _status(source, language, filled, text, found, moved)
         if status == STALE and not retranslate_stale:
             status = STALE_KEPT
-        rows.append((sheet, row, cell, key, row_key, source_language, language, source, text, status,
-                     None if seen is None else seen.source_text, None if seen is None else seen.text,
-                     None if seen is None else seen.origin))  # fmt: skip
-    frame = pd.DataFrame.from_records(rows, columns=CLASSIFIED_COLUMNS)
-    frame["row"] = frame["row"].astype("int64")
-    return frame
+        texts.append(text)
+        statuses.append(status)
+        previous_sources.append(None if seen is None else seen.source_text)
+        previous_texts.append(None if seen is None else seen.text)
+        previous_origins.append(None if seen is None else seen.origin)
+    taken = {name: text_cells[name].to_numpy(dtype=object) for name in
+             ("sheet", "target_cell", "key", "source_language", "target_language", "source_text")}  # fmt: skip
+    computed = {"row_key": keys.tolist(), "target_text": texts, "status": statuses,
+                "previous_source": previous_sources, "previous_text": previous_texts,
+                "previous_origin": previous_origins}  # fmt: skip
+    columns = {**taken, **computed, "row": text_cells["row"].to_numpy(dtype="int64")}
+    return pd.DataFrame({name: columns[name] for name in CLASSIFIED_COLUMNS})
 
 
 def _status(
