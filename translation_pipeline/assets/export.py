@@ -12,7 +12,14 @@ from translation_pipeline.assets.checks import EXPORT_CHECKS, export_checks
 from translation_pipeline.assets.common import ASSET_DEFAULTS, markdown_rows
 from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.check.glossary import Glossary, GlossaryError, load_glossary
-from translation_pipeline.localization.check.qa import cell_outcomes, findings, skipped_table, summarize, write_report
+from translation_pipeline.localization.check.qa import (
+    cell_outcomes,
+    findings,
+    skipped_table,
+    summarize,
+    translated_cells,
+    write_report,
+)
 from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.inbox.archive import find_archived
 from translation_pipeline.localization.plan.tasks import TaskPlan
@@ -66,8 +73,7 @@ def translated_workbook(
     schedule picks it up."""
     archived = find_archived(data_dir.archive, context.partition_key)
     outcomes = cell_outcomes(translation_tasks.assignments, translation_tasks.tasks, translations)
-    translated = outcomes["status"] == "translated"
-    done = outcomes if translated.all() else outcomes[translated]  # no copy of every cell's outcome when all are
+    done = translated_cells(outcomes)
     version = translation_tasks.versions
     stale = version.stale if version is not None else set()
     fills = (CellFill(s, c, t, (s, c) in stale) for s, c, t in row_values(done, "sheet", "cell", "text"))

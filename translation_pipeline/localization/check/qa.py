@@ -102,6 +102,12 @@ def cell_outcomes(assignments: pd.DataFrame, tasks: pd.DataFrame, translations: 
     return merged.rename(columns={"target_cell": "cell", "target_language": "language", "source_text": "source"})
 
 
+def translated_cells(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The outcomes of the translated cells: `outcomes` itself, not a copy of every cell, when all are."""
+    translated = outcomes["status"] == "translated"
+    return outcomes if translated.all() else outcomes[translated]
+
+
 def _rows(frame: pd.DataFrame, rule: str, detail: pd.Series | str, status: str = "warning") -> pd.DataFrame:
     """Findings of `rule` for the cells of `frame` (its index is kept, to order findings by cell)."""
     rows = frame[["sheet", "cell", "key", "language", "source"]].copy()
@@ -205,9 +211,7 @@ def findings(
     glossary: Glossary | None = None,
 ) -> pd.DataFrame:
     """QA findings, a row each (REPORT_COLUMNS), ordered by cell, then rule."""
-    translated = outcomes["status"] == "translated"
-    failed = outcomes[~translated]
-    done = outcomes if translated.all() else outcomes[translated]  # no copy of every cell when all are done
+    failed, done = outcomes[outcomes["status"] != "translated"], translated_cells(outcomes)
     source, text = done["source"], done["text"]
     parts = [_rows(failed.drop(columns="text"), "translation", failed["error"], status="failed")]
 

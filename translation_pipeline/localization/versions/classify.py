@@ -63,6 +63,10 @@ def previous_cells(records: Iterable[Mapping[str, object]]) -> list[PreviousCell
     return [PreviousCell(**{name: record[name] for name in PreviousCell.__dataclass_fields__}) for record in records]
 
 
+# the classified columns taken from the version last seen for a cell, and the field of that version they come from
+_PREVIOUS = (("previous_source", "source_text"), ("previous_text", "text"), ("previous_origin", "origin"))
+
+
 def classify(
     cells: pd.DataFrame, previous: Iterable[PreviousCell] | None = None, *, retranslate_stale: bool = True
 ) -> pd.DataFrame:
@@ -78,7 +82,7 @@ def classify(
     targets = text_cells["target_text"] if "target_text" in text_cells else pd.Series(None, index=text_cells.index)
     # the cell table's own columns are taken as they are; the computed ones are built a list per column, never a
     # tuple per cell (two per row of a two-target sheet: a million rows make two million)
-    texts, statuses, previous_sources, previous_texts, previous_origins = [], [], [], [], []
+    texts, statuses, seens = [], [], []
     for sheet, row, key, language, source, filled, row_key, text in zip(
         *(text_cells[name].tolist() for name in ("sheet", "row", "key", "target_language", "source_text",
                                                  "target_filled")),
@@ -92,14 +96,12 @@ def classify(
             status = STALE_KEPT
         texts.append(text)
         statuses.append(status)
-        previous_sources.append(None if seen is None else seen.source_text)
-        previous_texts.append(None if seen is None else seen.text)
-        previous_origins.append(None if seen is None else seen.origin)
+        seens.append(seen)
     taken = {name: text_cells[name].to_numpy(dtype=object) for name in
              ("sheet", "target_cell", "key", "source_language", "target_language", "source_text")}  # fmt: skip
     computed = {"row_key": keys.tolist(), "target_text": texts, "status": statuses,
-                "previous_source": previous_sources, "previous_text": previous_texts,
-                "previous_origin": previous_origins}  # fmt: skip
+                **{column: [None if seen is None else getattr(seen, name) for seen in seens]
+                   for column, name in _PREVIOUS}}  # fmt: skip
     columns = {**taken, **computed, "row": text_cells["row"].to_numpy(dtype="int64")}
     return pd.DataFrame({name: columns[name] for name in CLASSIFIED_COLUMNS})
 
