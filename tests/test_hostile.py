@@ -336,7 +336,8 @@ def test_only_empty_target_cells_inside_the_table_are_written(
     rows += [[None]] * 30
     rows += [["Key", "中文", "English"], ["other.ok", "第二个表", None]]  # rows 39-40: a second table
     path = build_table(tmp_path / "never overwrite.xlsx", {"S": rows})
-    entry, beside = read_workbook(path).skips
+    entry, beside, formula = read_workbook(path).skips
+    assert (formula.code, formula.references) == ("formula_target", ["C4"])  # listed, never overwritten
     assert (beside.code, beside.references) == ("other_column", ["F2"])  # F1 is the header row
     assert entry.code == "below_second_table" and entry.reason.startswith("below a second table starting in row 39")
     assert sorted(entry.references) == ["A39", "A40", "B39", "B40", "C39"]

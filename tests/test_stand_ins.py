@@ -4,6 +4,7 @@ learned from one workbook and written as the English of the same sources in the 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,25 @@ def test_the_reader_lists_each_kind_and_leaves_them_out_of_the_work(tmp_path: Pa
     assert listed == {"source_copy": ["C2"], "marker_target": ["C3", "D3"]}  # the notes column is a note now
     assert sorted(parsed.cells[to_translate(parsed.cells)]["target_cell"]) == ["C4", "D2", "D4"]
     assert set(parsed.cells["note"]) == {"", "keep it short"}
+
+
+def test_target_cells_that_hold_no_text_are_listed_never_written_nor_learned(tmp_path: Path) -> None:
+    """A sheet machine-filled with formulas (`=GOOGLETRANSLATE`), a `#N/A` pasted with the values, a 0 and a
+    date typed by mistake: each target is listed with what to do, none is work, none is learned."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "UI"
+    sheet.append(["ID", "简体中文", "English", "日本語"])
+    sheet.append(["ui_start", "开始游戏", '=GOOGLETRANSLATE(B2,"zh-CN","en")', "ゲーム開始"])
+    sheet.append(["ui_quit", "退出游戏", "#N/A", None])
+    sheet.append(["ui_gold", "金币", 0, True])
+    sheet.append(["ui_date", "更新日期", dt.datetime(2024, 5, 1), None])
+    path = tmp_path / "machine_filled.xlsx"
+    book.save(path)
+    parsed = read_workbook(path)
+    listed = {entry.code: entry.references for entry in parsed.skips}
+    assert listed == {"formula_target": ["C2"], "error_target": ["C3"], "value_target": ["C4", "D4", "C5"]}
+    assert all(entry.how_to_include for entry in parsed.skips)
+    assert sorted(parsed.cells[to_translate(parsed.cells)]["target_cell"]) == ["D3", "D5"]
+    listed_cells = parsed.cells[parsed.cells["target_cell"].isin(["C2", "C3", "C4", "D4", "C5"])]
+    assert listed_cells["target_filled"].all() and listed_cells["target_text"].isna().all()  # never learned

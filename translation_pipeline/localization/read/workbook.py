@@ -132,6 +132,11 @@ def _max_length(value: object) -> int | None:
     return number if number > 0 else None
 
 
+# the ledger code of a target cell that holds something other than text, by its kind
+_NOT_TEXT = {"formula": ledger.FORMULA_TARGET, "error": ledger.ERROR_TARGET, "number": ledger.VALUE_TARGET,
+             "bool": ledger.VALUE_TARGET, "date": ledger.VALUE_TARGET}  # fmt: skip
+
+
 def _target_text(value: object) -> str | None:
     """A target cell's text as it stands (not stripped), None when it is empty or holds no text."""
     return value if type(value) is str else None
@@ -393,6 +398,13 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
                                         f"待翻译): {never}, nor learned", "clear the cell (Delete)"),
         ledger.SOURCE_COPY: SkipEntry(sheet, ledger.SOURCE_COPY, "target cell holds a copy of the source: "
                                       f"{never}, nor learned as its translation", "clear the cell (Delete)"),
+        ledger.FORMULA_TARGET: SkipEntry(sheet, ledger.FORMULA_TARGET, "target cell is a formula (its text is "
+                                         f"computed): {never}, nor learned", "replace the formula with its text, "
+                                         "or clear the cell to have it translated"),
+        ledger.ERROR_TARGET: SkipEntry(sheet, ledger.ERROR_TARGET, "target cell holds an error value (#N/A, #REF!): "
+                                       f"{never}", "clear the cell (Delete) to have it translated"),
+        ledger.VALUE_TARGET: SkipEntry(sheet, ledger.VALUE_TARGET, "target cell holds a number, date or TRUE/FALSE, "
+                                       f"not text: {never}", "clear the cell (Delete) to have it translated"),
     }  # fmt: skip
     # one entry per data row, then one frame per target language built from those columns
     numbers: list[int] = []
@@ -414,7 +426,8 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
         if kind == "text":
             for code, column in plan.targets.items():
                 value = row.get(column)
-                found = stand_in(value, text, code) if type(value) is str else None
+                found = (stand_in(value, text, code) if type(value) is str
+                         else None if value is None else _NOT_TEXT[kind_of(value)])  # fmt: skip
                 if found and not grid.owned(number, column):  # an owned cell is reported as such
                     stand_ins[found].cells.append((number, column))
         numbers.append(number)
