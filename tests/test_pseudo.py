@@ -12,7 +12,7 @@ import pytest
 from translation_pipeline.localization.check.qa import SCRIPT_PATTERNS, findings
 from translation_pipeline.localization.translate.contract import BatchItem, RequestBatch, parse_reply
 from translation_pipeline.localization.translate.placeholders import find_placeholders, placeholder_problems
-from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider, pseudo_localize
+from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider, pseudo_localize, target_script
 from translation_pipeline.sample import DIALOG, UI
 
 TARGETS = ["en", "fr", "ja", "ko", "zh-TW"]
@@ -52,6 +52,20 @@ def test_a_cjk_target_gets_its_own_script(target: str, script: str, left_out: se
         out = pseudo_localize(text, target_language=target)
         assert script in scripts(out) and not scripts(out) & left_out, out
         assert out.strip("[]~") != text
+
+
+@pytest.mark.parametrize("target", ["ja", "ko", "zh-CN"])
+def test_an_english_source_into_a_cjk_target_is_sounded_out_in_its_script_and_passes_qa(target: str) -> None:
+    """QA lists a Japanese cell answered in Latin letters only; the pseudo text of `Open the door` is kana."""
+    sources = ["Open the <b>door</b>, {0}!", "Press %s to start the game", "Inventory full"]
+    texts = [pseudo_localize(text, target_language=target) for text in sources]
+    assert all(scripts(text) == {target_script(target)} for text in texts), texts
+    assert "<b>" in texts[0] and "{0}" in texts[0] and "%s" in texts[1]
+    outcomes = pd.DataFrame({"sheet": "S", "cell": ["C2", "C3", "C4"], "key": "k", "language": target,
+                             "source_language": "en", "source": sources, "text": texts, "status": "translated",
+                             "error": None, "max_length": pd.array([None] * 3, dtype="Int64")})  # fmt: skip
+    issues = findings(outcomes, {})
+    assert issues.empty, issues[["source", "translation", "rule", "detail"]].to_string()
 
 
 def test_simplified_into_traditional_chinese_is_bracketed_and_padded() -> None:

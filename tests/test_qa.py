@@ -192,6 +192,25 @@ def test_script_check_only_for_targets_that_do_not_use_the_source_script() -> No
     assert rules_by_cell(issues) == {"E2": ["untranslated"], "F2": ["untranslated"]}
 
 
+def test_a_translation_with_no_letter_of_the_targets_own_script_is_untranslated() -> None:
+    """An answer in English for the Japanese or Russian column; short Latin words games keep (`HP`, `Steam`) and
+    Latin beside the target's own letters are fine."""
+    rows = [
+        ("S", "C2", "ja", "开始游戏", "Start the game", None),
+        ("S", "D2", "ru", "开始游戏", "Start the game", None),
+        ("S", "E2", "ko", "开始游戏", "게임 Start the game", None),
+        ("S", "F2", "ja", "生命值", "HP", None),
+        ("S", "G2", "ja", "商店", "Steam Store", None),  # 10 letters: flagged, a person decides
+        ("S", "H2", "en", "开始游戏", "Start the game", None),
+        ("S", "I2", "ja-JP", "开始游戏", "ゲーム開始", None),
+    ]
+    issues = findings(outcomes(rows), {})
+    assert rules_by_cell(issues) == {"C2": ["untranslated"], "D2": ["untranslated"], "G2": ["untranslated"]}
+    details = dict(zip(issues["cell"], issues["detail"], strict=True))
+    assert details["C2"] == "not in the target's script: 12 letters, none Han or Kana"
+    assert details["D2"] == "not in the target's script: 12 letters, none Cyrillic"
+
+
 def test_literal_line_breaks_are_counted() -> None:
     issues = findings(outcomes([("S", "C2", "en", "背包已满。\\n请整理", "Bag full. Sort it", None)]), {})
     assert set(issues["rule"]) == {"placeholders", "line_breaks"}

@@ -42,7 +42,7 @@ RULE_CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
     "placeholders": (("placeholders",), "Placeholders and tags of the source are kept."),
     "max_length": (("max_length",), "Translations fit the row's max length or the sheet default."),
     "glossary": (("glossary",), "Glossary terms of the source are used in the translation."),
-    "untranslated": (("untranslated",), "No translation equals its source or keeps the source script."),
+    "untranslated": (("untranslated",), "No translation equals its source, keeps its script or lacks the target's."),
     "whitespace": (("whitespace", "line_breaks"), "Leading/trailing whitespace and line breaks are kept."),
     "unsafe_text": (("formula_like", "control_characters"), "No formula-like text or control characters."),
 }

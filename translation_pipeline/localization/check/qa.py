@@ -82,6 +82,7 @@ SCRIPT_PATTERNS = {
     "Arabic": r"[\u0600-\u06ff]",
 }
 LATIN = frozenset({"Latin"})
+MIN_FOREIGN_LETTERS = 8  # letters of another script that make a translation "not in the target's script"
 LETTER = r"[^\W\d_]"
 _LETTER_RE = re.compile(LETTER)
 
@@ -118,11 +119,39 @@ def _rows(frame: pd.DataFrame, rule: str, detail: pd.Series | str, status: str =
     return rows
 
 
+def _scripts(language: str) -> frozenset[str]:
+    """The scripts `language` is written in (LANGUAGE_SCRIPTS, by its primary subtag where the tag is not
+    listed: `ja-JP` as `ja`, `ru-RU` as `ru`); Latin for any other."""
+    if language in LANGUAGE_SCRIPTS:
+        return LANGUAGE_SCRIPTS[language]
+    primary = language.split("-")[0].lower()
+    return next((scripts for code, scripts in LANGUAGE_SCRIPTS.items() if code.split("-")[0] == primary), LATIN)
+
+
+def _script_missing(done: pd.DataFrame) -> pd.DataFrame:
+    """Translations into a language with a script of its own (Japanese, Russian, ...) that hold no letter of it:
+    an answer in English for the Japanese column. Short Latin words (`HP`, `OK`, `Steam`) are kept in Latin by
+    many games, so only MIN_FOREIGN_LETTERS or more letters count."""
+    found: list[pd.DataFrame] = []
+    for language, group in done.groupby("language", sort=False):
+        scripts = _scripts(str(language)) - LATIN
+        if not scripts:
+            continue
+        own = group["text"].str.count("|".join(SCRIPT_PATTERNS[script] for script in sorted(scripts)))
+        letters = group["text"].str.count(LETTER)
+        hit = (own == 0) & (letters >= MIN_FOREIGN_LETTERS)
+        if hit.any():
+            names = " or ".join(sorted(scripts))
+            detail = "not in the target's script: " + letters[hit].astype(str) + f" letters, none {names}"
+            found.append(_rows(group[hit], "untranslated", detail))
+    return pd.concat(found) if found else _rows(done.iloc[:0], "untranslated", "")
+
+
 def _script_leftovers(done: pd.DataFrame) -> pd.DataFrame:
     """Translations still holding letters of a source script that the target language does not use."""
     found: list[pd.DataFrame] = []
     for (source_language, language), group in done.groupby(["source_language", "language"], sort=False):
-        foreign = LANGUAGE_SCRIPTS.get(source_language, LATIN) - LANGUAGE_SCRIPTS.get(language, LATIN) - LATIN
+        foreign = _scripts(str(source_language)) - _scripts(str(language)) - LATIN
         for script in sorted(foreign):
             count = group["text"].str.count(SCRIPT_PATTERNS[script])
             hit = group[count > 0]
@@ -236,6 +265,7 @@ def findings(
     same = (text.str.strip() == source.str.strip()) & source.str.contains(LETTER)
     parts.append(_rows(done[same], "untranslated", "translation equals the source"))
     parts.append(_script_leftovers(done[~same]))
+    parts.append(_script_missing(done[~same]))
     parts.append(_rows(done[_words_lost(done)], "untranslated", "no words left besides placeholders"))
     parts.append(_whitespace_changes(done))
     parts.append(_line_break_changes(done))

@@ -69,6 +69,7 @@ _TOKENS = re.compile(
     + f"|(?P<punctuation>[{''.join(ASCII_PUNCTUATION)}])",
     re.VERBOSE,
 )
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 _CJK = re.compile(f"[{''.join(SCRIPT_CHARACTERS.values())}{''.join(ASCII_PUNCTUATION)}]")
 
 
@@ -80,8 +81,9 @@ def target_script(language: str) -> str:
 def _sound(char: str, script: str, target: str) -> str:
     """One character of `script` as a syllable of the `target` script."""
     code = ord(char)
-    if target == KANA:
-        return KATAKANA[code % len(KATAKANA)] + KATAKANA[code // len(KATAKANA) % len(KATAKANA)]
+    if target == KANA:  # a Latin letter is one kana; a Han character, whose sound is longer, two
+        first = KATAKANA[code % len(KATAKANA)]
+        return first if script == LATIN else first + KATAKANA[code // len(KATAKANA) % len(KATAKANA)]
     if target == HANGUL:
         return OPEN_HANGUL[code % len(OPEN_HANGUL)]
     if target == HAN:
@@ -125,8 +127,13 @@ def _word_edge(char: str) -> str:
 def _pseudo_parts(text: str, target: str) -> list[tuple[bool, str]]:
     """`text` as (is_placeholder, part) runs in the `target` script, accented; placeholders exactly as they were.
     Where the target spaces words, a converted run is set apart from its neighbours (GAPS)."""
-    if not _CJK.search(text):  # the words stay as they are, only accented
-        return [(is_ph, part if is_ph else part.translate(ACCENTS)) for is_ph, part in split_protected(text)]
+    if not _CJK.search(text):  # the words stay as they are, only accented; in a CJK target, sounded out in it
+        def convert(part: str) -> str:
+            if target == LATIN:
+                return part.translate(ACCENTS)
+            return _LATIN_WORD.sub(lambda word: _words(word.group(), LATIN, target), part)
+
+        return [(is_ph, part if is_ph else convert(part)) for is_ph, part in split_protected(text)]
     parts: list[tuple[bool, str]] = []
     last = tail = ""  # the last character of text written so far; how the last piece ends (see GAPS)
 
