@@ -16,7 +16,7 @@ from translation_pipeline.localization.translate.contract import (
     parse_reply,
     user_message,
 )
-from translation_pipeline.localization.translate.engine import Engine, ProviderStopped
+from translation_pipeline.localization.translate.engine import WRITES_AHEAD, Engine, ProviderStopped
 from translation_pipeline.localization.translate.providers.base import ProviderError, TranslationProvider
 
 
@@ -180,6 +180,37 @@ def test_concurrency_is_bounded() -> None:
 
     result = engine(Slow(), concurrency=3).run([batch("一", batch_id=f"b{i}") for i in range(12)])
     assert peak == 3 and not result.failures
+
+
+def test_replies_waiting_for_their_checkpoint_are_bounded_when_the_provider_outruns_the_store() -> None:
+    """The pseudo provider answers in microseconds, a store write takes milliseconds: the replies queued for the
+    writer (each holding its text and answers), with those in flight, stay at WRITES_AHEAD per request slot,
+    instead of the whole workbook's; every answer is still stored."""
+    import threading
+    import time
+
+    lock, received, written, backlog = threading.Lock(), 0, 0, 0
+
+    class Instant(TranslationProvider):
+        name, model = "instant", "m"
+
+        async def translate(self, b: RequestBatch) -> ProviderReply:
+            nonlocal received, backlog
+            with lock:
+                received += 1
+                backlog = max(backlog, received - written)
+            return good(b, 0)
+
+    def store(b: RequestBatch, answers: dict[str, str], r: ProviderReply, record: object) -> None:
+        nonlocal written
+        time.sleep(0.002)
+        with lock:
+            written += 1
+
+    batches = [RequestBatch(f"b{i}", "zh-CN", "en", (BatchItem(f"t{i}", "一"),)) for i in range(80)]
+    result = engine(Instant(), concurrency=2, on_answer=store).run(batches)
+    assert len(result.translations) == 80 and written == 80 and not result.failures
+    assert backlog <= WRITES_AHEAD * 2, backlog
 
 
 def test_answers_waiting_for_their_checkpoint_are_stored_when_another_request_stops_the_run() -> None:

@@ -44,6 +44,7 @@ from translation_pipeline.localization.translate.providers.base import ProviderE
 from translation_pipeline.localization.translate.ratelimit import RateLimiter, estimate_tokens
 
 # validation failures that say the batch as a whole went wrong (as opposed to one bad item)
+WRITES_AHEAD = 2  # replies per request slot in flight or waiting for the checkpoint writer; more requests wait
 STRUCTURAL_FAILURES = ("reply cut off", "reply is not the expected JSON", "missing from the reply",
                        "answered more than once")  # fmt: skip
 
@@ -170,6 +171,9 @@ class Engine:
         self._attempts: dict[str, int] = {}
         self._total = sum(len(b.items) for b in batches)
         self._semaphore = asyncio.Semaphore(self.concurrency)
+        # replies in flight or waiting for the checkpoint writer, each holding its text and answers: without a bound,
+        # a provider that answers faster than the store writes (the pseudo one) queues every batch of a workbook
+        self._writes = asyncio.Semaphore(WRITES_AHEAD * self.concurrency)
         self._stopped: ProviderStopped | None = None
         # checkpoints are written one at a time on their own thread: requests in flight go on meanwhile
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
@@ -305,30 +309,56 @@ class Engine:
     async def _run(self, batch: RequestBatch, attempt: int) -> None:
         for item in batch.items:
             self._attempts[item.id] = attempt
-        sent = await self._send(batch)
+        # a place among the replies in flight or waiting for the writer, taken before the request is sent and
+        # given back once its answers are stored (by `_settle`) or when there is nothing to store
+        holds = self.on_answer is not None
+        if holds:
+            await self._writes.acquire()
+        try:
+            sent = await self._send(batch)
+        except BaseException:
+            if holds:
+                self._writes.release()
+            raise
         if isinstance(sent, ProviderError):
+            if holds:
+                self._writes.release()
             self._fail(batch, f"request failed after {self.max_attempts} tries: {sent}")
             return
         reply, record = sent
         check = parse_reply(batch, reply, last_attempt=attempt >= self.max_attempts)
         self._observe(record, check)
-        if check.translations and self.on_answer:
+        if check.translations and holds:
             # the caller (a worker) goes on to its next request while the answers are written: a reply that
             # arrives with several others waits for their writes in its own task, not before the next request
-            self._group.create_task(self._settle(batch, attempt, reply, record, check))
+            self._group.create_task(self._settle(batch, attempt, reply, record, check, holds_write=True))
         else:
+            if holds:
+                self._writes.release()
             await self._settle(batch, attempt, reply, record, check)
 
     async def _settle(
-        self, batch: RequestBatch, attempt: int, reply: ProviderReply, record: RequestRecord, check: ReplyCheck
+        self,
+        batch: RequestBatch,
+        attempt: int,
+        reply: ProviderReply,
+        record: RequestRecord,
+        check: ReplyCheck,
+        holds_write: bool = False,
     ) -> None:
-        """Store the answers of one reply, count them done, and send its failed items again (halved)."""
+        """Store the answers of one reply, count them done, and send its failed items again (halved).
+        `holds_write`: the reply holds one of the writer's places (`_writes`), given back once it is stored,
+        before any resend (which may need a place of its own)."""
         if check.translations:
             unstored: dict[str, str] = {}
             if self.on_answer:  # stored before the answer counts as done
                 write = self._writer.submit(self._checkpoint, batch, check.translations, reply, record)
-                # shielded: when another request stops the run, answers already paid for are still stored
-                unstored = await asyncio.shield(asyncio.wrap_future(write))
+                try:
+                    # shielded: when another request stops the run, answers already paid for are still stored
+                    unstored = await asyncio.shield(asyncio.wrap_future(write))
+                finally:
+                    if holds_write:
+                        self._writes.release()
             stored = {item_id: text for item_id, text in check.translations.items() if item_id not in unstored}
             self._failures.update(unstored)
             self._translations.update(stored)
