@@ -314,28 +314,26 @@ class Engine:
         holds = self.on_answer is not None
         if holds:
             await self._writes.acquire()
+        handed_over = False
         try:
             sent = await self._send(batch)
-        except BaseException:
-            if holds:
+            if isinstance(sent, ProviderError):
+                self._fail(batch, f"request failed after {self.max_attempts} tries: {sent}")
+                return
+            reply, record = sent
+            check = parse_reply(batch, reply, last_attempt=attempt >= self.max_attempts)
+            self._observe(record, check)
+            if check.translations and holds:
+                # the caller (a worker) goes on to its next request while the answers are written: a reply that
+                # arrives with several others waits for their writes in its own task, not before the next request
+                self._group.create_task(self._settle(batch, attempt, reply, record, check, holds_write=True))
+                handed_over = True
+                return
+        finally:
+            if holds and not handed_over:
                 self._writes.release()
-            raise
-        if isinstance(sent, ProviderError):
-            if holds:
-                self._writes.release()
-            self._fail(batch, f"request failed after {self.max_attempts} tries: {sent}")
-            return
-        reply, record = sent
-        check = parse_reply(batch, reply, last_attempt=attempt >= self.max_attempts)
-        self._observe(record, check)
-        if check.translations and holds:
-            # the caller (a worker) goes on to its next request while the answers are written: a reply that
-            # arrives with several others waits for their writes in its own task, not before the next request
-            self._group.create_task(self._settle(batch, attempt, reply, record, check, holds_write=True))
-        else:
-            if holds:
-                self._writes.release()
-            await self._settle(batch, attempt, reply, record, check)
+        # given back before settling: the resends it may start need places of their own
+        await self._settle(batch, attempt, reply, record, check)
 
     async def _settle(
         self,
