@@ -9,7 +9,8 @@ import re
 import pandas as pd
 import pytest
 
-from translation_pipeline.localization.check.qa import SCRIPT_PATTERNS, findings
+from translation_pipeline.localization.check.qa import findings
+from translation_pipeline.localization.scripts import script_pattern
 from translation_pipeline.localization.translate.contract import BatchItem, RequestBatch, parse_reply
 from translation_pipeline.localization.translate.placeholders import find_placeholders, placeholder_problems
 from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider, pseudo_localize, target_script
@@ -22,7 +23,7 @@ SAMPLE += [(text, limit) for _, text, *_, limit in UI]
 
 def scripts(text: str) -> set[str]:
     """The CJK scripts QA looks for that `text` holds."""
-    return {script for script in ("Han", "Kana", "Hangul") if re.search(SCRIPT_PATTERNS[script], text)}
+    return {script for script in ("Han", "Kana", "Hangul") if re.search(script_pattern(script), text)}
 
 
 def test_marks_text_visibly_and_expands_about_thirty_percent() -> None:

@@ -45,6 +45,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from translation_pipeline.localization.check.glossary import Glossary
 from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.read.ledger import FAILED, NOT_WRITTEN, TOO_LONG, SkipEntry, ledger_table
+from translation_pipeline.localization.scripts import LATIN, language_scripts, script_pattern
 from translation_pipeline.localization.translate.contract import FORMULA_STARTS, REPLACEMENT
 from translation_pipeline.localization.translate.placeholders import PLACEHOLDER_RE, placeholder_problems
 from translation_pipeline.localization.write.export import MAX_CELL_CHARS
@@ -63,25 +64,6 @@ RULES = (
 )  # fmt: skip
 SUMMARY_COLUMNS = ["sheet", "language", "to_fill", "filled", "failed", "not_written", "coverage", *RULES]
 
-# scripts a language's text is written in; languages not listed use Latin
-LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
-    "zh-CN": frozenset({"Han"}),
-    "zh-TW": frozenset({"Han"}),
-    "ja": frozenset({"Han", "Kana"}),
-    "ko": frozenset({"Hangul", "Han"}),
-    "ru": frozenset({"Cyrillic"}),
-    "th": frozenset({"Thai"}),
-    "ar": frozenset({"Arabic"}),
-}
-SCRIPT_PATTERNS = {
-    "Han": r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]",
-    "Kana": r"[\u3040-\u30ff\u31f0-\u31ff]",
-    "Hangul": r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]",
-    "Cyrillic": r"[\u0400-\u04ff]",
-    "Thai": r"[\u0e00-\u0e7f]",
-    "Arabic": r"[\u0600-\u06ff]",
-}
-LATIN = frozenset({"Latin"})
 MIN_FOREIGN_LETTERS = 8  # letters of another script that make a translation "not in the target's script"
 LETTER = r"[^\W\d_]"
 _LETTER_RE = re.compile(LETTER)
@@ -119,29 +101,20 @@ def _rows(frame: pd.DataFrame, rule: str, detail: pd.Series | str, status: str =
     return rows
 
 
-def _scripts(language: str) -> frozenset[str]:
-    """The scripts `language` is written in (LANGUAGE_SCRIPTS, by its primary subtag where the tag is not
-    listed: `ja-JP` as `ja`, `ru-RU` as `ru`); Latin for any other."""
-    if language in LANGUAGE_SCRIPTS:
-        return LANGUAGE_SCRIPTS[language]
-    primary = language.split("-")[0].lower()
-    return next((scripts for code, scripts in LANGUAGE_SCRIPTS.items() if code.split("-")[0] == primary), LATIN)
-
-
 def _script_missing(done: pd.DataFrame) -> pd.DataFrame:
     """Translations into a language with a script of its own (Japanese, Russian, ...) that hold no letter of it:
     an answer in English for the Japanese column. Short Latin words (`HP`, `OK`, `Steam`) are kept in Latin by
     many games, so only MIN_FOREIGN_LETTERS or more letters count."""
     found: list[pd.DataFrame] = []
     for language, group in done.groupby("language", sort=False):
-        scripts = _scripts(str(language)) - LATIN
+        scripts = sorted(set(language_scripts(str(language))) - {LATIN})
         if not scripts:
             continue
-        own = group["text"].str.count("|".join(SCRIPT_PATTERNS[script] for script in sorted(scripts)))
+        own = group["text"].str.count(script_pattern(*scripts))
         letters = group["text"].str.count(LETTER)
         hit = (own == 0) & (letters >= MIN_FOREIGN_LETTERS)
         if hit.any():
-            names = " or ".join(sorted(scripts))
+            names = " or ".join(scripts)
             detail = "not in the target's script: " + letters[hit].astype(str) + f" letters, none {names}"
             found.append(_rows(group[hit], "untranslated", detail))
     return pd.concat(found) if found else _rows(done.iloc[:0], "untranslated", "")
@@ -151,9 +124,9 @@ def _script_leftovers(done: pd.DataFrame) -> pd.DataFrame:
     """Translations still holding letters of a source script that the target language does not use."""
     found: list[pd.DataFrame] = []
     for (source_language, language), group in done.groupby(["source_language", "language"], sort=False):
-        foreign = _scripts(str(source_language)) - _scripts(str(language)) - LATIN
+        foreign = set(language_scripts(str(source_language))) - set(language_scripts(str(language))) - {LATIN}
         for script in sorted(foreign):
-            count = group["text"].str.count(SCRIPT_PATTERNS[script])
+            count = group["text"].str.count(script_pattern(script))
             hit = group[count > 0]
             if len(hit):
                 letters = hit["text"].str.count(LETTER)

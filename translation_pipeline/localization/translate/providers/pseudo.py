@@ -22,6 +22,7 @@ import math
 import re
 import unicodedata
 
+from translation_pipeline.localization.scripts import HAN, HANGUL, KANA, LATIN, language_scripts, script_pattern
 from translation_pipeline.localization.translate.contract import BatchItem, ProviderReply, RequestBatch, Usage
 from translation_pipeline.localization.translate.placeholders import PLACEHOLDER_RE, split_protected
 from translation_pipeline.localization.translate.providers.base import TranslationProvider
@@ -33,14 +34,7 @@ ACCENTS = str.maketrans(
 EXPANSION = 0.3
 PAD = "~"
 
-LATIN, HAN, KANA, HANGUL = "Latin", "Han", "Kana", "Hangul"
-# the characters QA's `untranslated` rule looks for, plus the supplementary Han planes and the halfwidth forms
-SCRIPT_CHARACTERS = {
-    HAN: "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f",
-    KANA: "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f",
-    HANGUL: "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7ff\uffa0-\uffdc",
-}
-TARGET_SCRIPTS = {"ja": KANA, "ko": HANGUL, "zh": HAN}  # by primary language subtag; any other: Latin
+PSEUDO_SCRIPTS = (HAN, KANA, HANGUL)  # the scripts it converts between; a target in any other is written in Latin
 SPACED = {LATIN, HANGUL}  # target scripts with spaces between words
 WORD_LENGTH = {HAN: 2, KANA: 3}  # source characters per word in a spaced target; a hangul run is one word
 ASCII_PUNCTUATION = {"，": ",", "、": ",", "。": ".", "！": "!", "？": "?", "：": ":", "；": ";"}
@@ -65,17 +59,18 @@ HAN_SOUNDS = "阿巴比波布德多杜法菲弗加格吉戈古哈赫希胡卡科
 
 _TOKENS = re.compile(
     f"(?P<placeholder>{PLACEHOLDER_RE.pattern})"
-    + "".join(f"|(?P<{script}>[{characters}]+)" for script, characters in SCRIPT_CHARACTERS.items())
+    + "".join(f"|(?P<{script}>{script_pattern(script)}+)" for script in PSEUDO_SCRIPTS)
     + f"|(?P<punctuation>[{''.join(ASCII_PUNCTUATION)}])",
     re.VERBOSE,
 )
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
-_CJK = re.compile(f"[{''.join(SCRIPT_CHARACTERS.values())}{''.join(ASCII_PUNCTUATION)}]")
+_CJK = re.compile(f"{script_pattern(*PSEUDO_SCRIPTS)}|[{''.join(ASCII_PUNCTUATION)}]")
 
 
 def target_script(language: str) -> str:
     """The script the pseudo text for `language` is written in."""
-    return TARGET_SCRIPTS.get(language.split("-")[0].lower(), LATIN)
+    own = language_scripts(language)[0]
+    return own if own in PSEUDO_SCRIPTS else LATIN
 
 
 def _sound(char: str, script: str, target: str) -> str:
