@@ -101,33 +101,35 @@ def _rows(frame: pd.DataFrame, rule: str, detail: pd.Series | str, status: str =
     return rows
 
 
-def _script_missing(done: pd.DataFrame) -> pd.DataFrame:
+def _script_missing(done: pd.DataFrame, text: pd.Series) -> pd.DataFrame:
     """Translations into a language with a script of its own (Japanese, Russian, ...) that hold no letter of it:
     an answer in English for the Japanese column. Short Latin words (`HP`, `OK`, `Steam`) are kept in Latin by
-    many games, so only MIN_FOREIGN_LETTERS or more letters count."""
+    many games, so only MIN_FOREIGN_LETTERS or more letters count. `text`: the translations of `done` to look
+    at (grouped alone: a group of every column of a million cells is a copy of them)."""
     found: list[pd.DataFrame] = []
-    for language, group in done.groupby("language", sort=False):
+    for language, group in text.groupby(done["language"], sort=False):
         scripts = sorted(set(language_scripts(str(language))) - {LATIN})
         if not scripts:
             continue
-        own = group["text"].str.count(script_pattern(*scripts))
-        letters = group["text"].str.count(LETTER)
+        own = group.str.count(script_pattern(*scripts))
+        letters = group.str.count(LETTER)
         hit = (own == 0) & (letters >= MIN_FOREIGN_LETTERS)
         if hit.any():
             names = " or ".join(scripts)
             detail = "not in the target's script: " + letters[hit].astype(str) + f" letters, none {names}"
-            found.append(_rows(group[hit], "untranslated", detail))
+            found.append(_rows(done.loc[group.index[hit]], "untranslated", detail))
     return pd.concat(found) if found else _rows(done.iloc[:0], "untranslated", "")
 
 
-def _script_leftovers(done: pd.DataFrame) -> pd.DataFrame:
-    """Translations still holding letters of a source script that the target language does not use."""
+def _script_leftovers(done: pd.DataFrame, text: pd.Series) -> pd.DataFrame:
+    """Translations still holding letters of a source script that the target language does not use (`text`: the
+    translations of `done` to look at)."""
     found: list[pd.DataFrame] = []
-    for (source_language, language), group in done.groupby(["source_language", "language"], sort=False):
+    for (source_language, language), group in text.groupby([done["source_language"], done["language"]], sort=False):
         foreign = set(language_scripts(str(source_language))) - set(language_scripts(str(language))) - {LATIN}
         for script in sorted(foreign):
-            count = group["text"].str.count(script_pattern(script))
-            hit = group[count > 0]
+            count = group.str.count(script_pattern(script))
+            hit = done.loc[count.index[count > 0]]
             if len(hit):
                 letters = hit["text"].str.count(LETTER)
                 detail = count[count > 0].astype(str) + f" {script} characters left (of " + letters.astype(str) + ")"
@@ -237,8 +239,8 @@ def findings(
 
     same = (text.str.strip() == source.str.strip()) & source.str.contains(LETTER)
     parts.append(_rows(done[same], "untranslated", "translation equals the source"))
-    parts.append(_script_leftovers(done[~same]))
-    parts.append(_script_missing(done[~same]))
+    parts.append(_script_leftovers(done, text[~same]))
+    parts.append(_script_missing(done, text[~same]))
     parts.append(_rows(done[_words_lost(done)], "untranslated", "no words left besides placeholders"))
     parts.append(_whitespace_changes(done))
     parts.append(_line_break_changes(done))
