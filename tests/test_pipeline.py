@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -148,3 +149,23 @@ def test_dg_finds_and_loads_the_definitions(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All definitions loaded successfully" in done.stdout + done.stderr
+
+
+def test_a_plan_stored_by_an_earlier_release_fails_translations_with_one_line(
+    instance: dg.DagsterInstance, data_dir: Path, sample_workbook: Path
+) -> None:
+    """Before task ids were numbers they were `t1`, `t2`, ...: re-executing `translations` alone on such a stored
+    plan asks for a whole run, instead of mixing the two kinds of id."""
+    key = register(instance, sample_workbook, data_dir)
+    assert run(instance, key).success
+    stored = data_dir / "storage" / "translation_tasks" / key
+    plan = pickle.loads(stored.read_bytes())
+    plan.tasks["task_id"] = "t" + plan.tasks["task_id"].astype(str)
+    plan.assignments["task_id"] = "t" + plan.assignments["task_id"].astype(str)
+    stored.write_bytes(pickle.dumps(plan))
+    result = run(instance, key, selection=["translations"], raise_on_error=False)
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
+    assert failure.user_failure_data.description == (
+        f"{key}: its plan was made by an earlier release of translation_pipeline; run the whole partition again, "
+        "not from this step"
+    )

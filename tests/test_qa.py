@@ -28,18 +28,18 @@ GLOSSARY = Glossary([GlossaryEntry("勇者", "en", "Hero"), GlossaryEntry("勇�
 def outcomes(rows: list[tuple]) -> pd.DataFrame:
     """Outcomes of (sheet, cell, target language, source, translation or None, max length) rows."""
     assignments = pd.DataFrame(
-        [(sheet, cell, f"k.{cell}", f"t{i}") for i, (sheet, cell, *_) in enumerate(rows)],
+        [(sheet, cell, f"k.{cell}", i) for i, (sheet, cell, *_) in enumerate(rows)],
         columns=["sheet", "target_cell", "key", "task_id"],
     )
     tasks = pd.DataFrame(
-        [(f"t{i}", "b1", "zh-CN", lang, src, "", mx, 1) for i, (_, _, lang, src, _, mx) in enumerate(rows)],
+        [(i, "b1", "zh-CN", lang, src, "", mx, 1) for i, (_, _, lang, src, _, mx) in enumerate(rows)],
         columns=["task_id", "batch_id", "source_language", "target_language", "source_text", "context",
                  "max_length", "cell_count"],
     )  # fmt: skip
     tasks["max_length"] = tasks["max_length"].astype("Int64")
     translations = pd.DataFrame(
         [
-            (f"t{i}", "failed" if text is None else "translated", text, "gave up" if text is None else "", 1, "m")
+            (i, "failed" if text is None else "translated", text, "gave up" if text is None else "", 1, "m")
             for i, (*_, text, _) in enumerate(rows)
         ],
         columns=["task_id", "status", "text", "error", "attempts", "origin"],
@@ -125,20 +125,20 @@ def shared_task_outcomes(row_limits: list[int | None] | None, text: str) -> pd.D
     `row_limits` are the rows' own max lengths, carried by the assignments; None: assignments without them."""
     limits = row_limits or [5, 50]
     assignments = pd.DataFrame(
-        [("S", f"C{row}", f"k.C{row}", "t1") for row in range(2, 2 + len(limits))],
+        [("S", f"C{row}", f"k.C{row}", 1) for row in range(2, 2 + len(limits))],
         columns=["sheet", "target_cell", "key", "task_id"],
     )
     if row_limits is not None:
         assignments["max_length"] = pd.array(row_limits, dtype="Int64")
     smallest = min((limit for limit in limits if limit is not None), default=None)
     tasks = pd.DataFrame(
-        [("t1", "b1", "zh-CN", "en", "确定", "", smallest, len(limits))],
+        [(1, "b1", "zh-CN", "en", "确定", "", smallest, len(limits))],
         columns=["task_id", "batch_id", "source_language", "target_language", "source_text", "context",
                  "max_length", "cell_count"],
     )  # fmt: skip
     tasks["max_length"] = tasks["max_length"].astype("Int64")
     translations = pd.DataFrame(
-        [("t1", "translated", text, "", 1, "m")], columns=["task_id", "status", "text", "error", "attempts", "origin"]
+        [(1, "translated", text, "", 1, "m")], columns=["task_id", "status", "text", "error", "attempts", "origin"]
     )
     return cell_outcomes(assignments, tasks, translations)
 
@@ -160,7 +160,7 @@ def test_planned_rows_sharing_a_task_are_checked_against_their_own_limits() -> N
     plan = plan_tasks(cells)
     assert plan.tasks["max_length"].tolist() == [5]
     translations = pd.DataFrame(
-        [("t1", "translated", "Confirm it", "", 1, "m")],
+        [(1, "translated", "Confirm it", "", 1, "m")],
         columns=["task_id", "status", "text", "error", "attempts", "origin"],
     )
     issues = findings(cell_outcomes(plan.assignments, plan.tasks, translations), {})

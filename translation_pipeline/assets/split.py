@@ -23,7 +23,7 @@ from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.settings import load_settings
 
 
-@dg.asset(**ASSET_DEFAULTS, kinds={"pandas"}, code_version="2", check_specs=TASK_CHECKS)
+@dg.asset(**ASSET_DEFAULTS, kinds={"pandas"}, code_version="3", check_specs=TASK_CHECKS)
 @records_failure
 def translation_tasks(
     context: dg.AssetExecutionContext,

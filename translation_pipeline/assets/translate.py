@@ -14,7 +14,7 @@ from translation_pipeline.assets.common import ASSET_DEFAULTS
 from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.check.glossary import GlossaryError
 from translation_pipeline.localization.frames import row_values
-from translation_pipeline.localization.plan.tasks import TaskPlan, request_batches
+from translation_pipeline.localization.plan.tasks import TaskPlan, item_id, request_batches
 from translation_pipeline.localization.schemas import TranslationSchema, validated
 from translation_pipeline.localization.store import MemoryScope, ProjectStore
 from translation_pipeline.localization.translate.batch.client import BatchApiError
@@ -89,6 +89,9 @@ def translations(
     tasks = translation_tasks.tasks
     project_store = store.get_store()
     key = context.partition_key
+    if not pd.api.types.is_integer_dtype(tasks["task_id"]):  # a plan stored before task ids were numbers
+        raise dg.Failure(description=f"{key}: its plan was made by an earlier release of translation_pipeline; "
+                         "run the whole partition again, not from this step", allow_retries=False)  # fmt: skip
     try:
         resolved = resolve_translator(
             project_store, key, translation.translator_settings(), config.switch_provider, config.switch_model,
@@ -115,7 +118,7 @@ def translations(
 
     # 1. what an earlier run or another workbook already paid for (the fallback's answers too)
     # reviewers' approved text first (any model; the most recent of a source's texts), then the machine memory
-    reused: dict[str, str] = {}
+    reused: dict[int, str] = {}  # task id -> text
     from_reviewers = 0
     for (source, target), group in tasks.groupby(["source_language", "target_language"]):
         approved = project_store.lookup_approved(source, target, group["source_text"].tolist())
@@ -130,7 +133,6 @@ def translations(
                 if text in stored:
                     reused[tid] = stored[text]
     pending = tasks[~tasks["task_id"].isin(reused)]
-    source_of = dict(row_values(tasks, "task_id", "source_text"))
     context.log.info(
         f"{len(tasks)} tasks: {len(reused)} from the store ({from_reviewers} reviewers' approved text), "
         f"{len(pending)} to request"
@@ -142,7 +144,7 @@ def translations(
             key,
             batch.batch_id,
             scope(batch.source_language, batch.target_language, record.model),
-            {source_of[tid]: text for tid, text in answers.items()},
+            {item.text: answers[item.id] for item in batch.items if item.id in answers},  # source text -> answer
             provider=record.provider,
             items=len(batch.items),
             prompt_tokens=reply.usage.prompt_tokens,
@@ -194,14 +196,15 @@ def translations(
     task_ids = tasks["task_id"].tolist()
     status, texts, errors, attempts, origins = [], [], [], [], []
     for task_id in task_ids:
+        item = item_id(task_id)  # the engine's results are by item id
         if task_id in reused:
             state, text, error, tries, origin = "translated", reused[task_id], "", 0, "store"
-        elif task_id in result.translations:
-            state, text, error = "translated", result.translations[task_id], ""
-            tries, origin = result.attempts.get(task_id, 1), result.models[task_id]
+        elif item in result.translations:
+            state, text, error = "translated", result.translations[item], ""
+            tries, origin = result.attempts.get(item, 1), result.models[item]
         else:
-            state, text, error = "failed", None, result.failures.get(task_id, "no answer")
-            tries, origin = result.attempts.get(task_id, 0), provider.model
+            state, text, error = "failed", None, result.failures.get(item, "no answer")
+            tries, origin = result.attempts.get(item, 0), provider.model
         status.append(state)
         texts.append(text)
         errors.append(error)
@@ -210,7 +213,7 @@ def translations(
     table = validated(
         TranslationSchema,
         pd.DataFrame({
-            "task_id": pd.array(task_ids, dtype="str"), "status": pd.array(status, dtype="str"),
+            "task_id": np.asarray(task_ids, dtype="int64"), "status": pd.array(status, dtype="str"),
             "text": pd.array(texts, dtype="str"), "error": pd.array(errors, dtype="str"),
             "attempts": np.asarray(attempts, dtype="int64"), "origin": pd.array(origins, dtype="str"),
         }),
@@ -314,8 +317,8 @@ def _lane_result(
 ) -> EngineResult:
     """The batch lane's outcome per pending task: answers from the translation memory, where the lane stored them,
     and the cycle's final failures."""
-    translations: dict[str, str] = {}
-    models: dict[str, str] = {}
+    translations: dict[int, str] = {}  # by task id, then by item id as the engine's results are
+    models: dict[int, str] = {}
     for (source, target), group in pending.groupby(["source_language", "target_language"]):
         for model in translator.models:
             wanted = group[~group["task_id"].isin(translations)]
@@ -328,10 +331,11 @@ def _lane_result(
     attempts: dict[str, int] = {}
     columns = ["task_id", "source_language", "target_language", "source_text"]
     for tid, source, target, text in pending[columns].itertuples(index=False, name=None):
-        attempts[tid] = report.attempts.get((source, target, text), 1)
+        attempts[item_id(tid)] = report.attempts.get((source, target, text), 1)
         if tid not in translations:
-            failures[tid] = report.failures.get((source, target, text), "no answer from the batch lane")
-    return EngineResult(translations, failures, attempts, stats, models)
+            failures[item_id(tid)] = report.failures.get((source, target, text), "no answer from the batch lane")
+    answered = {item_id(tid): text for tid, text in translations.items()}
+    return EngineResult(answered, failures, attempts, stats, {item_id(tid): model for tid, model in models.items()})
 
 
 def _leave_batch_lane(context: dg.AssetExecutionContext, key: str, translator: Translator, store: ProjectStore) -> None:

@@ -41,7 +41,7 @@ CellSchema = pa.DataFrameSchema(
 
 TaskSchema = pa.DataFrameSchema(
     {
-        "task_id": pa.Column(str, unique=True),
+        "task_id": pa.Column("int64", unique=True),
         "batch_id": pa.Column(str),
         "source_language": pa.Column(str),
         "target_language": pa.Column(str),
@@ -60,7 +60,7 @@ AssignmentSchema = pa.DataFrameSchema(
         "sheet": pa.Column(str),
         "target_cell": pa.Column(str),
         "key": pa.Column(str),
-        "task_id": pa.Column(str),
+        "task_id": pa.Column("int64"),
         # the row's own max length (a task has the smallest of its rows'); absent in plans made before
         "max_length": pa.Column("Int64", pa.Check.gt(0), nullable=True, required=False),
     },
@@ -71,7 +71,7 @@ AssignmentSchema = pa.DataFrameSchema(
 
 TranslationSchema = pa.DataFrameSchema(
     {
-        "task_id": pa.Column(str, unique=True),
+        "task_id": pa.Column("int64", unique=True),
         "status": pa.Column(str, pa.Check.isin(["translated", "failed"])),
         "text": pa.Column(str, nullable=True),
         "error": pa.Column(str),

@@ -11,6 +11,7 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from translation_pipeline.localization.frames import row_values
@@ -79,8 +80,8 @@ def plan_tasks(
     tasks = grouped.agg(max_length=("max_length", "min"), cell_count=("target_cell", "size")).reset_index()
     group = grouped.ngroup()  # numbered in the order of `tasks`: first appearance
     tasks["context"] = pd.Series(_task_contexts(work, group, len(tasks)), dtype=str)
-    tasks.insert(0, "task_id", [f"t{i + 1}" for i in range(len(tasks))])
-    work["task_id"] = "t" + (group + 1).astype(str)
+    tasks.insert(0, "task_id", np.arange(1, len(tasks) + 1, dtype="int64"))
+    work["task_id"] = (group + 1).astype("int64")
     tasks["batch_id"] = assign_batches(tasks, max_items, max_chars)
     tasks["max_length"] = tasks["max_length"].astype("Int64")
     tasks["cell_count"] = tasks["cell_count"].astype("int64")
@@ -91,7 +92,7 @@ def plan_tasks(
 
 
 _TASK_DTYPES = {
-    "task_id": str,
+    "task_id": "int64",
     "batch_id": str,
     "source_language": str,
     "target_language": str,
@@ -100,7 +101,7 @@ _TASK_DTYPES = {
     "max_length": "Int64",
     "cell_count": "int64",
 }
-_ASSIGNMENT_DTYPES = {"sheet": str, "target_cell": str, "key": str, "task_id": str, "max_length": "Int64"}
+_ASSIGNMENT_DTYPES = {"sheet": str, "target_cell": str, "key": str, "task_id": "int64", "max_length": "Int64"}
 
 
 def assign_batches(tasks: pd.DataFrame, max_items: int, max_chars: int) -> list[str]:
@@ -120,6 +121,12 @@ def assign_batches(tasks: pd.DataFrame, max_items: int, max_chars: int) -> list[
     return batch_ids
 
 
+def item_id(task_id: int) -> str:
+    """A task's id in its request batch and the engine's results (`t1`: the model reads a word, not a number).
+    The tables keep the number: a million ids as strings cost about 60 MB in each table that holds them."""
+    return f"t{task_id}"
+
+
 def request_batches(tasks: pd.DataFrame) -> list[RequestBatch]:
     """The request batches of a task table, in the order their batch ids first appear."""
     items: dict[str, list[BatchItem]] = {}
@@ -131,5 +138,5 @@ def request_batches(tasks: pd.DataFrame) -> list[RequestBatch]:
     ):
         if batch_id not in items:
             items[batch_id], pairs[batch_id] = [], (source, target)
-        items[batch_id].append(BatchItem(id=task_id, text=text, context=context, max_length=max_length))
+        items[batch_id].append(BatchItem(id=item_id(task_id), text=text, context=context, max_length=max_length))
     return [RequestBatch(str(batch_id), *pairs[batch_id], tuple(batch)) for batch_id, batch in items.items()]
