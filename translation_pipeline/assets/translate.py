@@ -132,7 +132,7 @@ def translations(
             for tid, text in row_values(wanted, "task_id", "source_text"):
                 if text in stored:
                     reused[tid] = stored[text]
-    pending = tasks[~tasks["task_id"].isin(reused)]
+    pending = tasks[~tasks["task_id"].isin(reused)] if reused else tasks  # no copy of every task when none is
     context.log.info(
         f"{len(tasks)} tasks: {len(reused)} from the store ({from_reviewers} reviewers' approved text), "
         f"{len(pending)} to request"

@@ -11,7 +11,7 @@ from translation_pipeline.localization.translate.placeholders import placeholder
 from translation_pipeline.localization.write.export import MAX_CELL_CHARS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a workbook of a million rows plans over a million of them
 class BatchItem:
     id: str
     text: str
