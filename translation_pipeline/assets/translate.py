@@ -317,25 +317,26 @@ def _lane_result(
 ) -> EngineResult:
     """The batch lane's outcome per pending task: answers from the translation memory, where the lane stored them,
     and the cycle's final failures."""
-    translations: dict[int, str] = {}  # by task id, then by item id as the engine's results are
-    models: dict[int, str] = {}
+    translations: dict[str, str] = {}  # by item id, as the engine's results are
+    models: dict[str, str] = {}
+    answered: set[int] = set()  # their task ids
     for (source, target), group in pending.groupby(["source_language", "target_language"]):
         for model in translator.models:
-            wanted = group[~group["task_id"].isin(translations)]
+            wanted = group[~group["task_id"].isin(answered)]
             scope = MemoryScope(source, target, model, translator.settings.prompt_version)
             stored = store.lookup(scope, wanted["source_text"].tolist())
             for tid, text in row_values(wanted, "task_id", "source_text"):
                 if text in stored:
-                    translations[tid], models[tid] = stored[text], model
+                    translations[item_id(tid)], models[item_id(tid)] = stored[text], model
+                    answered.add(tid)
     failures: dict[str, str] = {}
     attempts: dict[str, int] = {}
     columns = ["task_id", "source_language", "target_language", "source_text"]
     for tid, source, target, text in pending[columns].itertuples(index=False, name=None):
         attempts[item_id(tid)] = report.attempts.get((source, target, text), 1)
-        if tid not in translations:
+        if tid not in answered:
             failures[item_id(tid)] = report.failures.get((source, target, text), "no answer from the batch lane")
-    answered = {item_id(tid): text for tid, text in translations.items()}
-    return EngineResult(answered, failures, attempts, stats, {item_id(tid): model for tid, model in models.items()})
+    return EngineResult(translations, failures, attempts, stats, models)
 
 
 def _leave_batch_lane(context: dg.AssetExecutionContext, key: str, translator: Translator, store: ProjectStore) -> None:

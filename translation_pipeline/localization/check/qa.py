@@ -239,8 +239,9 @@ def findings(
 
     same = (text.str.strip() == source.str.strip()) & source.str.contains(LETTER)
     parts.append(_rows(done[same], "untranslated", "translation equals the source"))
-    parts.append(_script_leftovers(done, text[~same]))
-    parts.append(_script_missing(done, text[~same]))
+    rest = text[~same]
+    parts.append(_script_leftovers(done, rest))
+    parts.append(_script_missing(done, rest))
     parts.append(_rows(done[_words_lost(done)], "untranslated", "no words left besides placeholders"))
     parts.append(_whitespace_changes(done))
     parts.append(_line_break_changes(done))
