@@ -106,6 +106,18 @@ def test_language_name() -> None:
     assert language_name("x1") == "x1"
 
 
+def test_the_prompt_names_kept_at_hand_are_cldr_english_names() -> None:
+    """The usual targets' names are kept in a table (no CLDR load on the way to a first request); each is the
+    name langcodes gives, so the prompt reads the same either way."""
+    from langcodes import Language
+
+    from translation_pipeline.localization.read.languages import _PROMPT_NAMES
+
+    plain = {code: name for code, name in _PROMPT_NAMES.items() if "-" not in code}
+    assert {"ja", "ko", "en", "fr", "de", "ru", "th", "vi", "nb"} <= set(plain)
+    assert {code: Language.get(code).display_name("en") for code in plain} == plain
+
+
 def test_normalize_header() -> None:
     assert normalize_header(" ZH_cn ") == "zhcn"
     assert normalize_header("英文（译文）") == "英文译文"

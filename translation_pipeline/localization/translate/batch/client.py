@@ -70,7 +70,7 @@ def compatible_base_url(dashscope_base_url: str = "") -> str:
 
 
 def _may_pass(error: BaseException) -> bool:
-    import openai
+    from translation_pipeline.localization.translate.providers.openai_sdk import openai
 
     if isinstance(error, openai.APIStatusError):
         return error.status_code == 429 or error.status_code >= 500
@@ -78,7 +78,7 @@ def _may_pass(error: BaseException) -> bool:
 
 
 def _api_error(action: str, error: Exception) -> BatchApiError:
-    import openai
+    from translation_pipeline.localization.translate.providers.openai_sdk import openai
 
     if isinstance(error, openai.APIStatusError):
         body = error.body if isinstance(error.body, dict) else {}
@@ -104,7 +104,7 @@ class BatchClient:
                 raise BatchApiError("qwen batch: no API key: set DASHSCOPE_API_KEY", retryable=False)
         else:
             raise BatchApiError(f"{provider} has no Batch API (batch mode needs openai or qwen)", retryable=False)
-        import openai
+        from translation_pipeline.localization.translate.providers.openai_sdk import openai
 
         try:
             self._client = openai.OpenAI(api_key=key, base_url=url, timeout=timeout, max_retries=0)
@@ -112,7 +112,7 @@ class BatchClient:
             raise BatchApiError(f"{provider} batch: {error}", retryable=False) from error
 
     def _call(self, action: str, function: Callable[..., T], *args: object, **kwargs: object) -> T:
-        import openai
+        from translation_pipeline.localization.translate.providers.openai_sdk import openai
 
         try:
             return _retried(function)(*args, **kwargs)

@@ -6,12 +6,11 @@ The SDK's own retries are off: the engine retries, with backoff that honors `Ret
 
 from __future__ import annotations
 
-import openai
-
 from translation_pipeline.localization.check.glossary import Glossary
 from translation_pipeline.localization.translate.contract import ProviderReply, RequestBatch, Usage
 from translation_pipeline.localization.translate.prompt import GameInfo
 from translation_pipeline.localization.translate.providers.base import ChatProvider, ProviderError
+from translation_pipeline.localization.translate.providers.openai_sdk import openai
 from translation_pipeline.localization.translate.ratelimit import parse_retry_after
 
 # what a non-retryable status means, for the message that stops the run
