@@ -152,3 +152,32 @@ def test_a_formula_source_left_untranslated_is_in_the_ledger(tmp_path: Path) -> 
     (entry,) = ledger[ledger["code"] == "formula_source"].to_dict("records")
     assert (entry["sheet"], entry["range"], entry["count"]) == ("Dialog", "B3", 1)
     assert "formula" in entry["reason"] and entry["how_to_include"]
+
+
+def test_a_large_sheet_holds_one_object_per_repeated_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """calamine (large sheets) makes a string per cell; a column of few values (speakers) keeps one object per
+    value through the cell table, while a column of distinct texts is not looked up for long."""
+    from translation_pipeline.localization.read import grid
+
+    monkeypatch.setattr(grid, "CALAMINE_FROM_BYTES", 0)
+    speakers = ["村长", "铁匠", "商人"]
+    rows = [["Key", "Speaker", "中文", "English"]]
+    rows += [[f"k{n}", speakers[n % 3], f"第{n}句台词", None] for n in range(5000)]
+    parsed = read_workbook(build_table(tmp_path / "big.xlsx", {"Dialog": rows}))
+    cells = parsed.cells
+    assert len(cells) == 5000 and sorted(set(cells["speaker"])) == sorted(speakers)
+    assert len({id(text) for text in cells["speaker"]}) == 3
+    assert len({id(text) for text in cells["source_text"]}) == 5000
+
+
+def test_repeated_texts_leaves_a_column_of_distinct_texts_alone() -> None:
+    from translation_pipeline.localization.read.grid import INTERN_SAMPLE, _RepeatedTexts
+
+    repeated = _RepeatedTexts()
+    first = "".join(["b", "ark"])
+    assert repeated.one(2, first) is first
+    assert repeated.one(2, "".join(["ba", "rk"])) is first
+    for n in range(INTERN_SAMPLE):
+        repeated.one(1, f"key_{n}")
+    assert 1 in repeated.distinct and 1 not in repeated.known
+    assert repeated.known[2] == {"bark": "bark"}

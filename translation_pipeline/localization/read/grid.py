@@ -228,18 +228,51 @@ class Package:
         by_row: dict[int, list[tuple[int, str]]] = {}
         for (r, column), kind in kinds.items():
             by_row.setdefault(r, []).append((column, kind))
+        repeated = _RepeatedTexts()
         for index, row in enumerate(values.iter_rows()):
             cells = {c: v for c, v in enumerate(row, start=first_column) if v != ""}
             if not cells:
                 continue
             number = index + 1
             for column, value in cells.items():
-                if type(value) is not str:
-                    cells[column] = _number(value)
+                cells[column] = repeated.one(column, value) if type(value) is str else _number(value)
             for column, kind in by_row.get(number, ()):
                 cells[column] = Special(cells.get(column), kind)
             grid.rows.append((number, cells))
         return grid
+
+
+class _RepeatedTexts:
+    """One object per text that repeats in a column, as the shared-strings table gives the lxml path: calamine
+    makes a new `str` for every cell, so a speaker or note column of a few values held a million copies of them
+    in a million-row sheet, and so did every table built from the cells after it (pickling keeps one object
+    per text). A column with INTERN_SAMPLE / 2 distinct texts among its first INTERN_SAMPLE (keys, source text)
+    is left alone from then on; at most INTERN_LIMIT texts are kept per column."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, dict[str, str]] = {}
+        self.looked: dict[int, int] = {}
+        self.distinct: set[int] = set()
+
+    def one(self, column: int, text: str) -> str:
+        if column in self.distinct:
+            return text
+        known = self.known.get(column)
+        if known is None:
+            known = self.known[column] = {}
+        looked = self.looked[column] = self.looked.get(column, 0) + 1
+        if (found := known.get(text)) is not None:
+            return found
+        if looked <= INTERN_SAMPLE and len(known) >= INTERN_SAMPLE // 2:
+            self.distinct.add(column)
+            del self.known[column]
+        elif len(known) < INTERN_LIMIT:
+            known[text] = text
+        return text
+
+
+INTERN_SAMPLE = 2048
+INTERN_LIMIT = 65_536
 
 
 class _Squeezed(io.RawIOBase):
