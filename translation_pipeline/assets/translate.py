@@ -201,10 +201,10 @@ def translations(
             state, text, error, tries, origin = "translated", reused[task_id], "", 0, "store"
         elif item in result.translations:
             state, text, error = "translated", result.translations[item], ""
-            tries, origin = result.attempts.get(item, 1), result.models[item]
-        else:
+            tries, origin = result.attempts.get(item, 1), result.models.get(item, provider.model)
+        else:  # every item was sent: a run that stopped before sending some raised instead
             state, text, error = "failed", None, result.failures.get(item, "no answer")
-            tries, origin = result.attempts.get(item, 0), provider.model
+            tries, origin = result.attempts.get(item, 1), provider.model
         status.append(state)
         texts.append(text)
         errors.append(error)

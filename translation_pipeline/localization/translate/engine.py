@@ -105,9 +105,11 @@ class EngineStats:
 class EngineResult:
     translations: dict[str, str]
     failures: dict[str, str]
+    # item id -> how many times it was sent, for the items sent more than once; every other item was sent once
     attempts: dict[str, int]
     stats: EngineStats
-    models: dict[str, str] = field(default_factory=dict)  # item id -> model that made its translation
+    # item id -> model that made its translation, where that is not the provider's own model (the fallback's)
+    models: dict[str, str] = field(default_factory=dict)
 
 
 AnswerCallback = Callable[[RequestBatch, dict[str, str], ProviderReply, RequestRecord], None]
@@ -307,8 +309,9 @@ class Engine:
         return unstored
 
     async def _run(self, batch: RequestBatch, attempt: int) -> None:
-        for item in batch.items:
-            self._attempts[item.id] = attempt
+        if attempt > 1:  # a dict entry per item sent once would be 1.6 million entries at 1,000,000 rows
+            for item in batch.items:
+                self._attempts[item.id] = attempt
         # a place among the replies in flight or waiting for the writer, taken before the request is sent and
         # given back once its answers are stored (by `_settle`) or when there is nothing to store
         holds = self.on_answer is not None
@@ -360,7 +363,8 @@ class Engine:
             stored = {item_id: text for item_id, text in check.translations.items() if item_id not in unstored}
             self._failures.update(unstored)
             self._translations.update(stored)
-            self._models.update(dict.fromkeys(stored, record.model))
+            if record.model != self.provider.model:
+                self._models.update(dict.fromkeys(stored, record.model))
             self._stats.answered_by[record.provider] += len(stored)
             self._progress()
         if not check.failures:
