@@ -11,12 +11,15 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from openpyxl import load_workbook
+from upath import UPath
 
 from tests.conftest import register
 from tests.workbook_factory import assert_workbooks_equal_except
 from translation_pipeline.definitions import ASSETS, build_definitions, build_resources
+from translation_pipeline.localization.schemas import TaskSchema
 from translation_pipeline.localization.translate.prompt import PROMPT_VERSION
 from translation_pipeline.localization.translate.providers.pseudo import pseudo_localize
+from translation_pipeline.resources.io_manager import read_stored
 from translation_pipeline.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -159,7 +162,7 @@ def test_a_plan_stored_by_an_earlier_release_fails_translations_with_one_line(
     key = register(instance, sample_workbook, data_dir)
     assert run(instance, key).success
     stored = data_dir / "storage" / "translation_tasks" / key
-    plan = pickle.loads(stored.read_bytes())
+    plan = read_stored(UPath(stored))  # and stored whole, as an earlier release did
     plan.tasks["task_id"] = "t" + plan.tasks["task_id"].astype(str)
     plan.assignments["task_id"] = "t" + plan.assignments["task_id"].astype(str)
     stored.write_bytes(pickle.dumps(plan))
@@ -169,3 +172,28 @@ def test_a_plan_stored_by_an_earlier_release_fails_translations_with_one_line(
         f"{key}: its plan was made by an earlier release of translation_pipeline; run the whole partition again, "
         "not from this step"
     )
+
+
+def test_a_stored_plan_is_read_only_in_the_parts_each_step_reads(
+    instance: dg.DagsterInstance, data_dir: Path, sample_workbook: Path
+) -> None:
+    """The plan is stored in parts: `translations` reads the tasks and their contexts, never the assignments or
+    the version; the export everything but the contexts. With the parts a step does not read gone, it still runs."""
+    key = register(instance, sample_workbook, data_dir)
+    assert run(instance, key).success
+    stored = data_dir / "storage" / "translation_tasks" / key
+    whole = read_stored(UPath(stored))
+    assert list(whole.tasks.columns) == list(TaskSchema.columns) and len(whole.assignments) >= len(whole.tasks)
+    assert read_stored(UPath(stored), "tasks").equals(whole.tasks)
+    assert "context" not in read_stored(UPath(stored), contexts=False).tasks.columns
+
+    contexts = stored.with_name(f"{key}.contexts")
+    kept = contexts.read_bytes()
+    contexts.unlink()
+    assert run(instance, key, selection=["translated_workbook"]).success
+    contexts.write_bytes(kept)
+    for part in ("assignments", "versions"):
+        stored.with_name(f"{key}.{part}").unlink()
+    again = run(instance, key, selection=["translations"])
+    assert again.success
+    assert again.output_for_node("translations")["status"].eq("translated").all()

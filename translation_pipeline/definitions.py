@@ -13,6 +13,7 @@ from translation_pipeline.assets.ingest import source_workbook
 from translation_pipeline.assets.split import translation_tasks
 from translation_pipeline.assets.translate import translations
 from translation_pipeline.resources.files import DataDirResource
+from translation_pipeline.resources.io_manager import PlanPartsFilesystemIOManager
 from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.schedules.cleanup import build_cleanup_schedule
@@ -84,7 +85,7 @@ def build_resources(settings: Settings, environ: dict[str, str] | None = None) -
         ),
         "store": ProjectStoreResource(db_url=pick("TRANSLATION_DB_URL", settings.db_url), data_dir=data_dir),
         # step outputs live in the data dir, next to the archive, so any machine that mounts it can resume
-        "io_manager": dg.FilesystemIOManager(base_dir=str(Path(data_dir) / "storage")),
+        "io_manager": PlanPartsFilesystemIOManager(base_dir=str(Path(data_dir) / "storage")),
     }
 
 

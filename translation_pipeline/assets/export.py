@@ -59,7 +59,11 @@ def _version_metadata(report) -> dict[str, object]:
     }
 
 
-@dg.asset(**ASSET_DEFAULTS, kinds={"excel"}, code_version="2", check_specs=EXPORT_CHECKS)
+# ins: the plan without its tasks' prompt contexts, which only `translations` reads (resources/io_manager.py)
+@dg.asset(
+    **ASSET_DEFAULTS, kinds={"excel"}, code_version="2", check_specs=EXPORT_CHECKS,
+    ins={"translation_tasks": dg.AssetIn(metadata={"plan_without": ["contexts"]}), "translations": dg.AssetIn()},
+)  # fmt: skip
 @records_failure
 def translated_workbook(
     context: dg.AssetExecutionContext,

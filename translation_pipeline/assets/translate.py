@@ -14,7 +14,7 @@ from translation_pipeline.assets.common import ASSET_DEFAULTS
 from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.check.glossary import GlossaryError
 from translation_pipeline.localization.frames import row_values
-from translation_pipeline.localization.plan.tasks import TaskPlan, item_id, request_batches
+from translation_pipeline.localization.plan.tasks import item_id, request_batches
 from translation_pipeline.localization.schemas import TranslationSchema, validated
 from translation_pipeline.localization.store import MemoryScope, ProjectStore
 from translation_pipeline.localization.translate.batch.client import BatchApiError
@@ -76,17 +76,20 @@ def settings_tags(settings: TranslatorSettings, pinned_by: str) -> dict[str, str
 # pool "llm": a Dagster concurrency pool bounds how many LLM steps run at once across runs
 # output_required=False: in batch mode a run may end with the provider's jobs still open; the workbook's export
 # then waits for the run batch_jobs_sensor requests when they are done
-@dg.asset(**ASSET_DEFAULTS, kinds={"python"}, pool="llm", code_version=PROMPT_VERSION, output_required=False)
+# ins: the plan's task table alone, never its assignments or version (resources/io_manager.py)
+@dg.asset(
+    **ASSET_DEFAULTS, kinds={"python"}, pool="llm", code_version=PROMPT_VERSION, output_required=False,
+    ins={"tasks": dg.AssetIn("translation_tasks", metadata={"plan_part": "tasks"})},
+)  # fmt: skip
 @records_failure
 def translations(
     context: dg.AssetExecutionContext,
     config: TranslationsConfig,
-    translation_tasks: TaskPlan,
+    tasks: pd.DataFrame,
     translation: TranslationResource,
     store: ProjectStoreResource,
 ) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetObservation]:
-    """A translation or a failure reason per task. Stored answers are reused, never requested again."""
-    tasks = translation_tasks.tasks
+    """A translation or a failure reason per task of the plan. Stored answers are reused, never requested again."""
     project_store = store.get_store()
     key = context.partition_key
     if not pd.api.types.is_integer_dtype(tasks["task_id"]):  # a plan stored before task ids were numbers

@@ -42,6 +42,7 @@ def remove_workbook_files(data_dir: Path, key: str) -> list[Path]:
         *(data_dir / "archive").glob(f"{key}.*"),
         data_dir / "outbox" / key,
         *(data_dir / "storage").glob(f"*/{key}"),
+        *(data_dir / "storage").glob(f"*/{key}.*"),  # the parts of a stored plan (resources/io_manager.py)
     ]
     for path in candidates:
         if path.is_dir():

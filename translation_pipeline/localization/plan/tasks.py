@@ -7,7 +7,7 @@ keeps its own row's max length, which QA checks the cell against.
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,40 @@ class TaskPlan:
     @property
     def batch_count(self) -> int:
         return int(self.tasks["batch_id"].nunique())
+
+
+# A stored plan is these parts, each read only by a step that needs it (`resources/io_manager.py`): `tasks`
+# without their prompt contexts, which only `translations` reads (a string per task: the largest part), the
+# `contexts`, the `assignments` and the `versions`, which only the export reads, and the `ledger` (skipped, layout)
+PLAN_PARTS = ("tasks", "contexts", "assignments", "versions", "ledger")
+
+
+def plan_parts(plan: TaskPlan) -> dict[str, object]:
+    """The plan as the parts it is stored in (PLAN_PARTS)."""
+    return {
+        "tasks": plan.tasks.drop(columns="context"),
+        "contexts": plan.tasks["context"],
+        "assignments": plan.assignments,
+        "versions": plan.versions,
+        "ledger": (plan.skipped, plan.layout),
+    }
+
+
+def tasks_from_parts(load: Callable[[str], object], contexts: bool = True) -> pd.DataFrame:
+    """The task table from its stored parts (`load(name)`), with the prompt contexts unless not `contexts`."""
+    tasks = load("tasks")
+    assert isinstance(tasks, pd.DataFrame)
+    if contexts:
+        tasks.insert(list(_TASK_DTYPES).index("context"), "context", load("contexts"))
+    return tasks
+
+
+def plan_from_parts(load: Callable[[str], object], contexts: bool = True) -> TaskPlan:
+    """The plan from its stored parts (`load(name)`); without the tasks' prompt contexts unless `contexts`."""
+    skipped, layout = load("ledger")  # type: ignore[misc]
+    assignments, versions = load("assignments"), load("versions")
+    assert isinstance(assignments, pd.DataFrame)
+    return TaskPlan(tasks_from_parts(load, contexts), assignments, skipped, layout, versions)  # type: ignore[arg-type]
 
 
 def _task_contexts(work: pd.DataFrame, group: pd.Series, groups: int) -> list[str]:
