@@ -98,17 +98,20 @@ def export_workbook(archive_path: Path, output_path: Path, fills: Iterable[CellF
     if output_path.resolve() == archive_path.resolve():
         raise ValueError(f"{output_path}: refusing to write into the archived workbook")
 
-    fills = list(fills)
-    reasons: list[str | None] = [None] * len(fills)  # None: written
+    # each fill becomes a target (or a skip) as it comes, and is not kept: a million rows fill two million cells
+    skipped: list[tuple[int, str, str, str]] = []  # (fill index, sheet, cell, reason)
     with zipfile.ZipFile(archive_path) as package:
         sheets, shared_strings_part = _sheet_parts(package, _Parts(package))
         by_part: dict[str, list[Target]] = {}
+        count = 0
         for index, fill in enumerate(fills):
+            count += 1
             target = _check(fill, sheets, index)
             if isinstance(target, str):
-                reasons[index] = target
+                skipped.append((index, fill.sheet, fill.cell, target))
             else:
                 by_part.setdefault(sheets[fill.sheet], []).append(target)
+        reasons: list[str | None] = [None] * count  # None: written (or skipped before any sheet was read)
         shared = SharedStrings(package, shared_strings_part)
 
         def patched(name: str) -> Pieces | None:
@@ -131,16 +134,21 @@ def export_workbook(archive_path: Path, output_path: Path, fills: Iterable[CellF
 
         _write_atomically(package, output_path, patched)
 
-    skipped = [
-        (fill.sheet, fill.cell, reason) for fill, reason in zip(fills, reasons, strict=True) if reason is not None
-    ]
-    written = [target for targets in by_part.values() for target in targets if reasons[target.index] is None]
+    written = cleaned = 0
+    for targets in by_part.values():
+        for target in targets:
+            if (reason := reasons[target.index]) is None:
+                written += 1
+                cleaned += target.cleaned
+            else:
+                skipped.append((target.index, target.sheet, target.cell, reason))
+    skipped.sort()  # in the fills' order
     return ExportSummary(
-        written=len(written),
-        skipped_not_empty=sum(reason in (HOLDS_FORMULA, HAS_VALUE) for _, _, reason in skipped),
-        cleaned=sum(target.cleaned for target in written),
+        written=written,
+        skipped_not_empty=sum(reason in (HOLDS_FORMULA, HAS_VALUE) for *_, reason in skipped),
+        cleaned=cleaned,
         output_path=str(output_path),
-        skipped=skipped,
+        skipped=[(sheet, cell, reason) for _, sheet, cell, reason in skipped],
     )
 
 
@@ -157,7 +165,7 @@ def _check(fill: CellFill, sheets: dict[str, str], index: int) -> Target | str:
     position = _position(fill.cell)
     if position is None:
         return INVALID_REFERENCE
-    return Target(index, position[0], position[1], text, removed > 0, fill.overwrite)
+    return Target(index, position[0], position[1], text, removed > 0, fill.overwrite, fill.sheet, fill.cell)
 
 
 def written_text(text: str) -> str:

@@ -84,6 +84,8 @@ class Target(NamedTuple):
     text: str
     cleaned: bool
     overwrite: bool = False  # a value in the cell is replaced (a formula never is)
+    sheet: str = ""  # the fill's sheet and reference as given, to report it when it is not written
+    cell: str = ""
 
 
 @lru_cache(maxsize=4096)
