@@ -19,7 +19,7 @@ from translation_pipeline.definitions import ASSETS, build_definitions, build_re
 from translation_pipeline.localization.schemas import TaskSchema
 from translation_pipeline.localization.translate.prompt import PROMPT_VERSION
 from translation_pipeline.localization.translate.providers.pseudo import pseudo_localize
-from translation_pipeline.resources.io_manager import read_stored
+from translation_pipeline.resources.io_manager import PlanPartsIOManager
 from translation_pipeline.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -162,7 +162,7 @@ def test_a_plan_stored_by_an_earlier_release_fails_translations_with_one_line(
     key = register(instance, sample_workbook, data_dir)
     assert run(instance, key).success
     stored = data_dir / "storage" / "translation_tasks" / key
-    plan = read_stored(UPath(stored))  # and stored whole, as an earlier release did
+    plan = PlanPartsIOManager(str(data_dir / "storage")).read(UPath(stored))  # stored whole below, as then
     plan.tasks["task_id"] = "t" + plan.tasks["task_id"].astype(str)
     plan.assignments["task_id"] = "t" + plan.assignments["task_id"].astype(str)
     stored.write_bytes(pickle.dumps(plan))
@@ -182,10 +182,11 @@ def test_a_stored_plan_is_read_only_in_the_parts_each_step_reads(
     key = register(instance, sample_workbook, data_dir)
     assert run(instance, key).success
     stored = data_dir / "storage" / "translation_tasks" / key
-    whole = read_stored(UPath(stored))
+    manager = PlanPartsIOManager(str(data_dir / "storage"))
+    whole = manager.read(UPath(stored))
     assert list(whole.tasks.columns) == list(TaskSchema.columns) and len(whole.assignments) >= len(whole.tasks)
-    assert read_stored(UPath(stored), "tasks").equals(whole.tasks)
-    assert "context" not in read_stored(UPath(stored), contexts=False).tasks.columns
+    assert manager.read(UPath(stored), "tasks").equals(whole.tasks)
+    assert "context" not in manager.read(UPath(stored), contexts=False).tasks.columns
 
     contexts = stored.with_name(f"{key}.contexts")
     kept = contexts.read_bytes()

@@ -15,12 +15,15 @@ A plan stored whole, by an earlier release, loads as it was.
 
 from __future__ import annotations
 
-import pickle
 from typing import Any, NamedTuple
 
 import dagster as dg
 import pandas as pd
 from dagster import InputContext, OutputContext
+
+# not exported by dagster (pinned in pyproject.toml); what dg.FilesystemIOManager makes: pickling, the paths
+# and their escaping are its own
+from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
 from upath import UPath
 
 from translation_pipeline.localization.plan.tasks import (
@@ -28,7 +31,7 @@ from translation_pipeline.localization.plan.tasks import (
     TaskPlan,
     plan_from_parts,
     plan_parts,
-    tasks_from_parts,
+    tasks_with_contexts,
 )
 
 
@@ -43,64 +46,42 @@ class StoredPlan(NamedTuple):
     tasks: pd.DataFrame
 
 
-def _dump(obj: object, path: UPath) -> None:
-    with path.open("wb") as file:
-        pickle.dump(obj, file, pickle.HIGHEST_PROTOCOL)
-
-
-def _load(path: UPath) -> Any:
-    with path.open("rb") as file:
-        return pickle.load(file)
-
-
-class PlanPartsIOManager(dg.UPathIOManager):
-    """Pickles under `base_dir`, at the paths of Dagster's FilesystemIOManager (`<asset>/<partition>`), a TaskPlan
-    in parts, loading only those an input reads."""
-
-    extension = ""
-
-    def __init__(self, base_dir: str) -> None:
-        super().__init__(base_path=UPath(base_dir))
-
-    def make_safe_partition_path(self, base_path: UPath, partition: str) -> UPath:
-        """As Dagster's FilesystemIOManager: a leading `/` and `..` segments escaped, never a path off the base."""
-        segments = ["%2E%2E" if s == ".." else s for s in partition.split("/")]
-        safe = "/".join(segments)
-        return base_path / ("%2F" + safe[1:] if safe.startswith("/") else safe)
+class PlanPartsIOManager(PickledObjectFilesystemIOManager):
+    """Dagster's pickling filesystem IO manager, storing a TaskPlan in parts and loading only those an input
+    reads."""
 
     def dump_to_path(self, context: OutputContext, obj: Any, path: UPath) -> None:
         if not isinstance(obj, TaskPlan):
-            _dump(obj, path)
+            super().dump_to_path(context, obj, path)
             return
         parts = plan_parts(obj)
         for part in PLAN_PARTS[1:]:  # the tasks last: a plan whose tasks are stored has all its parts
-            _dump(parts[part], part_path(path, part))
-        _dump(StoredPlan(parts["tasks"]), path)
+            super().dump_to_path(context, parts[part], part_path(path, part))
+        super().dump_to_path(context, StoredPlan(parts["tasks"]), path)
 
     def load_from_path(self, context: InputContext, path: UPath) -> Any:
         metadata = context.definition_metadata or {}
-        return read_stored(path, metadata.get("plan_part"), "contexts" not in metadata.get("plan_without", ()))
+        return self.read(path, metadata.get("plan_part"), "contexts" not in metadata.get("plan_without", ()))
+
+    def read(self, path: UPath, part: str | None = None, contexts: bool = True) -> Any:
+        """The output stored at `path`; for a plan, only its task table when `part` is "tasks", and its tasks
+        without their prompt contexts unless `contexts`."""
+        stored = super().load_from_path(None, path)  # type: ignore[arg-type]  # the context is not read
+        if isinstance(stored, TaskPlan):  # stored whole by an earlier release
+            return stored.tasks if part == "tasks" else stored
+        if not isinstance(stored, StoredPlan):
+            return stored
+        if part == "tasks":
+            return tasks_with_contexts(stored.tasks, self._part(path, "contexts"))
+        wanted = [p for p in PLAN_PARTS[1:] if contexts or p != "contexts"]
+        return plan_from_parts({"tasks": stored.tasks, **{p: self._part(path, p) for p in wanted}})
+
+    def _part(self, path: UPath, part: str) -> Any:
+        return super().load_from_path(None, part_path(path, part))  # type: ignore[arg-type]  # the context is not read
 
 
-def read_stored(path: UPath, part: str | None = None, contexts: bool = True) -> Any:
-    """The output stored at `path`; for a plan, only its task table when `part` is "tasks", and its tasks without
-    their prompt contexts unless `contexts`."""
-    stored = _load(path)
-    if isinstance(stored, TaskPlan):  # stored whole by an earlier release
-        return stored.tasks if part == "tasks" else stored
-    if not isinstance(stored, StoredPlan):
-        return stored
-
-    def load(name: str) -> object:
-        return stored.tasks if name == "tasks" else _load(part_path(path, name))
-
-    return tasks_from_parts(load) if part == "tasks" else plan_from_parts(load, contexts)
-
-
-class PlanPartsFilesystemIOManager(dg.ConfigurableIOManagerFactory):
-    """`PlanPartsIOManager` under `base_dir`."""
-
-    base_dir: str
+class PlanPartsFilesystemIOManager(dg.FilesystemIOManager):
+    """dg.FilesystemIOManager (the same `base_dir`), making a PlanPartsIOManager."""
 
     def create_io_manager(self, context: dg.InitResourceContext) -> PlanPartsIOManager:
-        return PlanPartsIOManager(base_dir=self.base_dir)
+        return PlanPartsIOManager(base_dir=self.base_dir or context.instance.storage_directory())

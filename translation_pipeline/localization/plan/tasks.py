@@ -7,9 +7,9 @@ keeps its own row's max length, which QA checks the cell against.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Set
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -57,21 +57,17 @@ def plan_parts(plan: TaskPlan) -> dict[str, object]:
     }
 
 
-def tasks_from_parts(load: Callable[[str], object], contexts: bool = True) -> pd.DataFrame:
-    """The task table from its stored parts (`load(name)`), with the prompt contexts unless not `contexts`."""
-    tasks = load("tasks")
-    assert isinstance(tasks, pd.DataFrame)
-    if contexts:
-        tasks.insert(list(_TASK_DTYPES).index("context"), "context", load("contexts"))
+def tasks_with_contexts(tasks: pd.DataFrame, contexts: pd.Series) -> pd.DataFrame:
+    """A stored task table with its prompt contexts back in their column."""
+    tasks.insert(list(_TASK_DTYPES).index("context"), "context", contexts)
     return tasks
 
 
-def plan_from_parts(load: Callable[[str], object], contexts: bool = True) -> TaskPlan:
-    """The plan from its stored parts (`load(name)`); without the tasks' prompt contexts unless `contexts`."""
-    skipped, layout = load("ledger")  # type: ignore[misc]
-    assignments, versions = load("assignments"), load("versions")
-    assert isinstance(assignments, pd.DataFrame)
-    return TaskPlan(tasks_from_parts(load, contexts), assignments, skipped, layout, versions)  # type: ignore[arg-type]
+def plan_from_parts(parts: Mapping[str, Any]) -> TaskPlan:
+    """The plan from its stored parts (PLAN_PARTS); its tasks without their prompt contexts when `parts` has none."""
+    tasks = parts["tasks"] if "contexts" not in parts else tasks_with_contexts(parts["tasks"], parts["contexts"])
+    skipped, layout = parts["ledger"]
+    return TaskPlan(tasks, parts["assignments"], skipped, layout, parts["versions"])
 
 
 def _task_contexts(work: pd.DataFrame, group: pd.Series, groups: int) -> list[str]:
