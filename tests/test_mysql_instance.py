@@ -262,3 +262,11 @@ def test_sqlite_yaml_loads_and_materializes(tmp_path: Path, monkeypatch: pytest.
         assert event is not None and event.asset_materialization is not None
         assert event.asset_materialization.partition == "任务文本.xlsx"
     assert any(home.rglob("*.db")), "SQLite files should live under DAGSTER_HOME"
+
+
+def test_nothing_is_held_open_on_mysql_storage(mysql_instance: dg.DagsterInstance) -> None:
+    from translation_pipeline.executor import sqlite_files, sqlite_files_held
+
+    assert sqlite_files(mysql_instance, "any-run") == []
+    with sqlite_files_held(mysql_instance, "any-run") as held:
+        assert held == []

@@ -12,6 +12,7 @@ from translation_pipeline.assets.export import translated_workbook
 from translation_pipeline.assets.ingest import source_workbook
 from translation_pipeline.assets.split import translation_tasks
 from translation_pipeline.assets.translate import translations
+from translation_pipeline.executor import in_process_executor
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.io_manager import PlanPartsFilesystemIOManager
 from translation_pipeline.resources.llm import TranslationResource
@@ -31,7 +32,7 @@ translate_workbook_job = dg.define_asset_job(
     "translate_workbook_job",
     selection=dg.AssetSelection.assets(*ASSETS),
     description="Ingest, split, translate and export one workbook version.",
-    executor_def=dg.in_process_executor,
+    executor_def=in_process_executor,
 )
 
 
@@ -100,7 +101,7 @@ def build_definitions(environ: dict[str, str] | None = None) -> dg.Definitions:
             build_cleanup_schedule(settings.retention_days),
         ],
         resources=build_resources(settings, environ),
-        executor=dg.in_process_executor,  # assets materialized from the UI or `dagster asset materialize` too
+        executor=in_process_executor,  # assets materialized from the UI or `dagster asset materialize` too
     )
 
 

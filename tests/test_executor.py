@@ -1,0 +1,86 @@
+"""The job's executor holds the instance's SQLite files open for the run (translation_pipeline/executor.py): the
+write-ahead log of a held file survives Dagster's per-write connections, nothing is locked meanwhile, and the log is
+checkpointed and removed once the run lets go."""
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import dagster as dg
+
+from translation_pipeline.definitions import defs, translate_workbook_job
+from translation_pipeline.executor import in_process_executor, sqlite_files, sqlite_files_held
+
+
+def _log(path: Path) -> Path:
+    return path.with_name(path.name + "-wal")
+
+
+def _shard(instance: dg.DagsterInstance, run_id: str) -> Path:
+    return Path(instance.event_log_storage.path_for_shard(run_id))
+
+
+@dg.op
+def logs_open(context: dg.OpExecutionContext) -> bool:
+    """Whether the run's event file still has its log after Dagster stored (and closed) this op's events."""
+    context.log.info("an event, written on a connection of its own")
+    return _log(_shard(context.instance, context.run_id)).exists()
+
+
+@dg.job(executor_def=in_process_executor)
+def held_job() -> None:
+    logs_open()
+
+
+@dg.job(executor_def=dg.in_process_executor)
+def dagster_job() -> None:
+    logs_open()
+
+
+def _run(job_def: dg.JobDefinition, instance: dg.DagsterInstance) -> tuple[str, bool]:
+    # the job's own executor (execute_in_process puts its own in place)
+    with dg.execute_job(dg.reconstructable(job_def), instance) as result:
+        assert result.success
+        return result.run_id, result.output_for_node("logs_open")
+
+
+def test_the_job_runs_with_its_files_held_and_lets_go_after(instance: dg.DagsterInstance) -> None:
+    assert translate_workbook_job.executor_def is in_process_executor
+    assert defs.executor is in_process_executor  # assets materialized on their own too
+
+    run_id, held = _run(held_job, instance)
+    assert held  # the log stayed open between the run's events
+    assert not _log(_shard(instance, run_id)).exists()  # checkpointed into the file and removed at the end
+    assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
+
+    run_id, held = _run(dagster_job, instance)
+    assert not held  # Dagster's own executor: each event's connection was the last one, and removed the log
+
+
+def test_a_held_file_blocks_no_writer_and_no_checkpoint(instance: dg.DagsterInstance) -> None:
+    run_id = held_job.execute_in_process(instance=instance).run_id
+    shard = _shard(instance, run_id)
+    root = Path(instance.root_directory)
+    assert set(sqlite_files(instance, run_id)) == {shard, shard.with_name("index.db"), root / "history" / "runs.db"}
+
+    with sqlite_files_held(instance, run_id) as held:
+        assert set(held) == set(sqlite_files(instance, run_id))
+        # Dagster writes on its own connections meanwhile: an event (the run's file and the index), a tag (runs.db)
+        instance.report_engine_event("while held", instance.get_run_by_id(run_id))
+        instance.add_run_tags(run_id, {"held": "yes"})
+        assert _log(shard).exists()
+        for path in held:  # a full checkpoint of each file waits on no reader: the holder pins no snapshot
+            with closing(sqlite3.connect(path)) as other:
+                busy, pages, moved = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            assert (busy, pages, moved) == (0, 0, 0)
+    assert not _log(shard).exists()
+    assert instance.get_run_by_id(run_id).tags["held"] == "yes"
+    messages = [entry.message for entry in instance.all_logs(run_id)]
+    assert "while held" in messages
+
+
+def test_a_missing_file_is_skipped_never_created(instance: dg.DagsterInstance) -> None:
+    missing = _shard(instance, "no-such-run")
+    with sqlite_files_held(instance, "no-such-run") as held:
+        assert missing not in held
+    assert not missing.exists()
