@@ -1,16 +1,25 @@
-"""The job's executor: Dagster's in-process executor, with the instance's SQLite files held open for the run.
+"""The job's executor: Dagster's in-process executor, with two things a run in one process needs.
+
+The instance's SQLite files are held open for the run.
 
 Dagster's SQLite storages open a connection for each write and close it after (`NullPool`). When the last connection
 to a WAL database closes, SQLite checkpoints the log into the database and deletes the log, so a run paid that for
 each of its ~85 events. One idle connection per file, held for the run, keeps the log open between them: storing the
 events of the 12,000-cell benchmark went from 520 to 371 ms. The held connection takes no lock and keeps no snapshot,
 so other writers and checkpoints go on as before. With storage on MySQL or Postgres nothing is held.
+
+Memory freed by a step is given back to the operating system before the next one. glibc keeps freed heap pages
+that lie below live ones, so without that a step's peak was added to what the steps before it left: the export of
+200,000 rows peaked at 624 MiB in the run and at 565 MiB on its own. With the pages given back it peaks at 578.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,8 +66,31 @@ def sqlite_files(instance: dg.DagsterInstance, run_id: str | None = None) -> lis
     return files
 
 
-class HeldFilesExecutor(dg.Executor):
-    """Executes the plan with `inner`, the instance's SQLite files held open meanwhile (`sqlite_files_held`)."""
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim`; None where the C library has none (musl, macOS)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+MALLOC_TRIM = _malloc_trim()
+STEP_ENDS = ("STEP_SUCCESS", "STEP_FAILURE", "STEP_UP_FOR_RETRY")
+
+
+def give_back_freed_memory() -> bool:
+    """Collect unreachable cycles, then return the heap's free pages to the operating system (glibc); whether
+    pages could be given back."""
+    gc.collect()
+    if MALLOC_TRIM is None:
+        return False
+    MALLOC_TRIM(0)
+    return True
+
+
+class InProcessRunExecutor(dg.Executor):
+    """Executes the plan with `inner`, the instance's SQLite files held open meanwhile (`sqlite_files_held`) and
+    freed memory given back after each step (`give_back_freed_memory`)."""
 
     def __init__(self, inner: dg.Executor) -> None:
         self._inner = inner
@@ -75,11 +107,14 @@ class HeldFilesExecutor(dg.Executor):
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
     ) -> Iterator[dg.DagsterEvent]:
         with sqlite_files_held(plan_context.instance, plan_context.run_id):
-            yield from self._inner.execute(plan_context, execution_plan)
+            for event in self._inner.execute(plan_context, execution_plan):
+                yield event
+                if event.event_type_value in STEP_ENDS:
+                    give_back_freed_memory()
 
 
 @dg.executor(name="in_process", config_schema=dg.in_process_executor.config_schema.as_field().config_type)
 def in_process_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
     """Dagster's in_process executor (every step in the run's own process, same config), with the instance's SQLite
-    files held open for the run."""
-    return HeldFilesExecutor(dg.in_process_executor.executor_creation_fn(init_context))
+    files held open for the run and freed memory given back between steps."""
+    return InProcessRunExecutor(dg.in_process_executor.executor_creation_fn(init_context))
