@@ -849,3 +849,18 @@ def test_a_row_over_the_row_limit_leaves_the_sheet_unchanged(tmp_path: Path, mon
     assert summary.written == 0 and summary.skipped == [("S", "B1", reason), ("S", "B2", reason)]
     with zipfile.ZipFile(source) as before, zipfile.ZipFile(output) as after:
         assert after.read("xl/worksheets/sheet1.xml") == before.read("xl/worksheets/sheet1.xml")
+
+
+def test_targets_give_back_each_target_as_it_was_added() -> None:
+    added = [
+        patching.Target(7, 1_048_576, 16_384, "最后一行", cleaned=True, overwrite=False, sheet="UI", cell="XFD1048576"),
+        patching.Target(0, 2, 3, "=not a formula", cleaned=False, overwrite=True, sheet="Dialog", cell="C2"),
+        patching.Target(3, 5, 1, "x", cleaned=True, overwrite=True, sheet="Dialog", cell="A5"),
+    ]
+    targets = patching.Targets()
+    for target in added:
+        targets.append(target)
+    assert list(targets) == added and len(targets) == 3
+    assert targets[1] == added[1]
+    assert targets.rows().tolist() == [1_048_576, 2, 5]
+    assert patching.Targets().rows().tolist() == []

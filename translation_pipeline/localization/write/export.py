@@ -46,6 +46,7 @@ from translation_pipeline.localization.write.sheet_xml import (
     Pieces,
     SharedStrings,
     Target,
+    Targets,
     Worksheet,
     column_number,
     pieces_size,
@@ -102,7 +103,7 @@ def export_workbook(archive_path: Path, output_path: Path, fills: Iterable[CellF
     skipped: list[tuple[int, str, str, str]] = []  # (fill index, sheet, cell, reason)
     with zipfile.ZipFile(archive_path) as package:
         sheets, shared_strings_part = _sheet_parts(package, _Parts(package))
-        by_part: dict[str, list[Target]] = {}
+        by_part: dict[str, Targets] = {}
         count = 0
         for index, fill in enumerate(fills):
             count += 1
@@ -110,7 +111,7 @@ def export_workbook(archive_path: Path, output_path: Path, fills: Iterable[CellF
             if isinstance(target, str):
                 skipped.append((index, fill.sheet, fill.cell, target))
             else:
-                by_part.setdefault(sheets[fill.sheet], []).append(target)
+                by_part.setdefault(sheets[fill.sheet], Targets()).append(target)
         reasons: list[str | None] = [None] * count  # None: written (or skipped before any sheet was read)
         shared = SharedStrings(package, shared_strings_part)
 
