@@ -177,8 +177,8 @@ def test_a_plan_stored_by_an_earlier_release_fails_translations_with_one_line(
 def test_a_stored_plan_is_read_only_in_the_parts_each_step_reads(
     instance: dg.DagsterInstance, data_dir: Path, sample_workbook: Path
 ) -> None:
-    """The plan is stored in parts: `translations` reads the tasks and their contexts, never the assignments or
-    the version; the export everything but the contexts. With the parts a step does not read gone, it still runs."""
+    """The plan is stored in parts: `translations` reads the tasks and their contexts, never the cells (assignments
+    and version); the export everything but the contexts. With the parts a step does not read gone, it still runs."""
     key = register(instance, sample_workbook, data_dir)
     assert run(instance, key).success
     stored = data_dir / "storage" / "translation_tasks" / key
@@ -193,8 +193,28 @@ def test_a_stored_plan_is_read_only_in_the_parts_each_step_reads(
     contexts.unlink()
     assert run(instance, key, selection=["translated_workbook"]).success
     contexts.write_bytes(kept)
-    for part in ("assignments", "versions"):
-        stored.with_name(f"{key}.{part}").unlink()
+    stored.with_name(f"{key}.cells").unlink()
     again = run(instance, key, selection=["translations"])
     assert again.success
     assert again.output_for_node("translations")["status"].eq("translated").all()
+
+
+def test_a_plan_stored_with_assignments_and_version_apart_still_exports(
+    instance: dg.DagsterInstance, data_dir: Path, sample_workbook: Path
+) -> None:
+    """Until 2026-12-06 a plan's assignments and version were two parts (`.assignments`, `.versions`); such a plan
+    still loads whole and exports the same workbook."""
+    key = register(instance, sample_workbook, data_dir)
+    assert run(instance, key).success
+    stored = data_dir / "storage" / "translation_tasks" / key
+    output = next((data_dir / "outbox" / key).glob("*.translated.xlsx"))
+    first = output.rename(output.with_name("first.xlsx"))
+    cells = stored.with_name(f"{key}.cells")
+    assignments, versions = pickle.loads(cells.read_bytes())
+    stored.with_name(f"{key}.assignments").write_bytes(pickle.dumps(assignments))
+    stored.with_name(f"{key}.versions").write_bytes(pickle.dumps(versions))
+    cells.unlink()
+    plan = PlanPartsIOManager(str(data_dir / "storage")).read(UPath(stored))
+    assert plan.assignments.equals(assignments) and plan.versions.classified.equals(versions.classified)
+    assert run(instance, key, selection=["translated_workbook"]).success
+    assert_workbooks_equal_except(first, output, {})

@@ -60,7 +60,7 @@ def test_cleanup_forgets_old_workbooks_but_keeps_the_memory(
     assert not list((data_dir / "archive").glob(f"{old}.*"))
     assert not (data_dir / "outbox" / old).exists() and not list((data_dir / "storage").glob(f"*/{old}*"))
     assert (data_dir / "outbox" / new).is_dir() and list((data_dir / "storage").glob(f"*/{new}"))
-    assert len(list((data_dir / "storage" / "translation_tasks").glob(f"{new}.*"))) == 4  # the plan's parts
+    assert len(list((data_dir / "storage" / "translation_tasks").glob(f"{new}.*"))) == 3  # the plan's parts
     store = ProjectStoreResource(data_dir=str(data_dir)).get_store()
     scope = MemoryScope("zh-CN", "en", "pseudo-v2", PROMPT_VERSION)
     assert store.lookup(scope, ["取消"]) == {"取消": pseudo_localize("取消", 8)}  # the memory survives

@@ -74,6 +74,8 @@ class PlanPartsIOManager(PickledObjectFilesystemIOManager):
         if part == "tasks":
             return tasks_with_contexts(stored.tasks, self._part(path, "contexts"))
         wanted = [p for p in PLAN_PARTS[1:] if contexts or p != "contexts"]
+        if not part_path(path, "cells").exists():  # stored by an earlier release: the cells' two tables apart
+            wanted = [*(p for p in wanted if p != "cells"), "assignments", "versions"]
         return plan_from_parts({"tasks": stored.tasks, **{p: self._part(path, p) for p in wanted}})
 
     def _part(self, path: UPath, part: str) -> Any:
