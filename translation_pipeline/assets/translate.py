@@ -195,33 +195,11 @@ def translations(
             ],
         )  # fmt: skip
 
-    # a list per column, not a tuple per task (1,000,000 rows of two targets: about 1.6 million tasks)
-    task_ids = tasks["task_id"].tolist()
-    status, texts, errors, attempts, origins = [], [], [], [], []
-    for task_id in task_ids:
-        item = item_id(task_id)  # the engine's results are by item id
-        if task_id in reused:
-            state, text, error, tries, origin = "translated", reused[task_id], "", 0, "store"
-        elif item in result.translations:
-            state, text, error = "translated", result.translations[item], ""
-            tries, origin = result.attempts.get(item, 1), result.models.get(item, provider.model)
-        else:  # every item was sent: a run that stopped before sending some raised instead
-            state, text, error = "failed", None, result.failures.get(item, "no answer")
-            tries, origin = result.attempts.get(item, 1), provider.model
-        status.append(state)
-        texts.append(text)
-        errors.append(error)
-        attempts.append(tries)
-        origins.append(origin)
-    table = validated(
-        TranslationSchema,
-        pd.DataFrame({
-            "task_id": np.asarray(task_ids, dtype="int64"), "status": pd.array(status, dtype="str"),
-            "text": pd.array(texts, dtype="str"), "error": pd.array(errors, dtype="str"),
-            "attempts": np.asarray(attempts, dtype="int64"), "origin": pd.array(origins, dtype="str"),
-        }),
-    )  # fmt: skip
-    stats = result.stats
+    table = _translation_table(tasks, reused, result, provider.model)
+    stats, failed, requested, from_store = result.stats, len(result.failures), len(pending), len(reused)
+    # the answers are in `table` now: the engine's dict of them (1.6 million at 1,000,000 rows), the reused ones
+    # and the pending tasks are not kept while the table is stored
+    del result, reused, pending
     cost = stats.cost_usd
     busiest = sorted(stats.per_batch().items(), key=lambda kv: -int(kv[1]["requests"] or 0))[:10]
     yield dg.Output(
@@ -236,8 +214,8 @@ def translations(
             "game": dg.MetadataValue.json(dict(settings.game)),
             "pinned_by": resolved.pinned_by,
             "tasks": len(tasks),
-            "reused_from_store": len(reused),
-            "requested": len(pending),
+            "reused_from_store": from_store,
+            "requested": requested,
             "requests": stats.requests,
             "transport_retries": stats.transport_retries,
             "resent_items": stats.resent_items,
@@ -254,10 +232,44 @@ def translations(
                     for batch_id, row in busiest
                 )
             ),
-            "failed": len(result.failures),
+            "failed": failed,
             "seconds": round(time.monotonic() - started, 2),
         },
     )
+
+
+
+def _translation_table(
+    tasks: pd.DataFrame, reused: dict[int, str], result: EngineResult, model: str
+) -> pd.DataFrame:
+    """A translation or a failure reason per task (TranslationSchema): stored answers first, then the engine's."""
+    # a list per column, not a tuple per task (1,000,000 rows of two targets: about 1.6 million tasks); the lists
+    # go when this returns, the table keeps its own arrays
+    task_ids = tasks["task_id"].tolist()
+    status, texts, errors, attempts, origins = [], [], [], [], []
+    for task_id in task_ids:
+        item = item_id(task_id)  # the engine's results are by item id
+        if task_id in reused:
+            state, text, error, tries, origin = "translated", reused[task_id], "", 0, "store"
+        elif item in result.translations:
+            state, text, error = "translated", result.translations[item], ""
+            tries, origin = result.attempts.get(item, 1), result.models.get(item, model)
+        else:  # every item was sent: a run that stopped before sending some raised instead
+            state, text, error = "failed", None, result.failures.get(item, "no answer")
+            tries, origin = result.attempts.get(item, 1), model
+        status.append(state)
+        texts.append(text)
+        errors.append(error)
+        attempts.append(tries)
+        origins.append(origin)
+    return validated(
+        TranslationSchema,
+        pd.DataFrame({
+            "task_id": np.asarray(task_ids, dtype="int64"), "status": pd.array(status, dtype="str"),
+            "text": pd.array(texts, dtype="str"), "error": pd.array(errors, dtype="str"),
+            "attempts": np.asarray(attempts, dtype="int64"), "origin": pd.array(origins, dtype="str"),
+        }),
+    )  # fmt: skip
 
 
 def _batch_lane(

@@ -199,7 +199,10 @@ class Engine:
                 await self.fallback.aclose()
         if failed is not None:
             raise failed
-        return EngineResult(self._translations, self._failures, self._attempts, self._stats, self._models)
+        result = EngineResult(self._translations, self._failures, self._attempts, self._stats, self._models)
+        # the result is the caller's alone: it can let go of a million answers once it has stored them
+        self._translations, self._failures, self._attempts, self._models = {}, {}, {}, {}
+        return result
 
     async def _worker(self) -> None:
         assert self.sizer is not None
