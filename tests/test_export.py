@@ -863,4 +863,5 @@ def test_targets_give_back_each_target_as_it_was_added() -> None:
     assert list(targets) == added and len(targets) == 3
     assert targets[1] == added[1]
     assert targets.rows().tolist() == [1_048_576, 2, 5]
+    assert list(targets.positions()) == [(1_048_576, 16_384), (2, 3), (5, 1)]
     assert patching.Targets().rows().tolist() == []

@@ -79,8 +79,8 @@ STEP_ENDS = ("STEP_SUCCESS", "STEP_FAILURE", "STEP_UP_FOR_RETRY")
 
 
 def give_back_freed_memory() -> bool:
-    """Collect unreachable cycles, then return the heap's free pages to the operating system (glibc); whether
-    pages could be given back."""
+    """Collect unreachable cycles (pandas' tables hold some), then return the heap's free pages to the operating
+    system (glibc); whether pages could be given back."""
     gc.collect()
     if MALLOC_TRIM is None:
         return False
@@ -106,6 +106,9 @@ class InProcessRunExecutor(dg.Executor):
     def execute(
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
     ) -> Iterator[dg.DagsterEvent]:
+        # what lives at the start of the run (definitions, the instance) lives through it: frozen, the collection
+        # after each step walks only what the steps made (30-40 ms a step otherwise, most of a small run's steps)
+        gc.freeze()
         with sqlite_files_held(plan_context.instance, plan_context.run_id):
             for event in self._inner.execute(plan_context, execution_plan):
                 yield event

@@ -121,6 +121,10 @@ class Targets(Sequence[Target]):
                       bool(flags & self._CLEANED), bool(flags & self._OVERWRITE), self._sheets[position],
                       self._cells[position])  # fmt: skip
 
+    def positions(self) -> Iterator[tuple[int, int]]:
+        """(row, column) of each target, in order, without making the targets."""
+        return zip(self._rows, self._columns, strict=True)
+
     def rows(self) -> np.ndarray:
         """The targets' row numbers, as an array (no copy)."""
         return np.frombuffer(self._rows, dtype=np.int32) if self._rows else np.zeros(0, dtype=np.int32)
@@ -381,7 +385,8 @@ class Worksheet:
         merged = self._merged_check()
         self.targets, self.shared = targets, shared
         self.reasons: list[str | None] = [None] * len(targets)
-        keep = np.fromiter((not merged(t.row, t.column) for t in targets), dtype=bool, count=len(targets))
+        keep = np.fromiter((not merged(row, column) for row, column in targets.positions()), dtype=bool,
+                           count=len(targets))  # fmt: skip
         for index in np.flatnonzero(~keep).tolist():
             self.reasons[index] = MERGED
         self.wanted = _row_groups(targets.rows(), keep)
