@@ -265,8 +265,9 @@ def test_sqlite_yaml_loads_and_materializes(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_nothing_is_held_open_on_mysql_storage(mysql_instance: dg.DagsterInstance) -> None:
-    from translation_pipeline.executor import sqlite_files, sqlite_files_held
+    from translation_pipeline.executor import sqlite_files, sqlite_files_held, sqlite_storage_kept_open
 
-    assert sqlite_files(mysql_instance, "any-run") == []
-    with sqlite_files_held(mysql_instance, "any-run") as held:
+    assert sqlite_files(mysql_instance) == []
+    with sqlite_files_held(mysql_instance) as held, sqlite_storage_kept_open(mysql_instance) as kept:
         assert held == []
+        assert not kept

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 import dagster as dg
 
 from translation_pipeline.cancel import cancel_batch_jobs, cancel_workbook, reap_dead_runs
-from translation_pipeline.executor import sqlite_files_held
+from translation_pipeline.executor import sqlite_storage_kept_open
 from translation_pipeline.localization.inbox.archive import WORKBOOK_SUFFIXES, ArchiveError, archive_file, find_archived
 from translation_pipeline.localization.translate.progress import Progress, subscribe
 from translation_pipeline.partitions import workbooks
@@ -158,7 +158,7 @@ def _run(
         print(f"  run {run_id[:8]} of {key} was left running by a translate process that is gone: marked failed")
     unsubscribe = subscribe(ProgressBar(sys.stdout) if sys.stdout.isatty() else NotePrinter(sys.stdout))
     try:
-        with sqlite_files_held(instance):  # the run's creation and its end too, outside the executor
+        with sqlite_storage_kept_open(instance):  # the run's creation and its end too, outside the executor
             # `execute_job` (the job's executor is in-process), not `execute_in_process`: that one keeps every
             # step's output in memory for the result (100k rows: 803 -> 588 MiB peak)
             result = dg.execute_job(
