@@ -242,7 +242,8 @@ def translations(
 def _translation_table(
     tasks: pd.DataFrame, reused: dict[int, str], result: EngineResult, model: str
 ) -> pd.DataFrame:
-    """A translation or a failure reason per task (TranslationSchema): stored answers first, then the engine's."""
+    """A translation or a failure reason per task (TranslationSchema): stored answers first, then the engine's.
+    The engine's answers are taken out of `result` as they go into the table: their item ids go meanwhile."""
     # a list per column, not a tuple per task (1,000,000 rows of two targets: about 1.6 million tasks); the lists
     # go when this returns, the table keeps its own arrays
     task_ids = tasks["task_id"].tolist()
@@ -252,7 +253,7 @@ def _translation_table(
         if task_id in reused:
             state, text, error, tries, origin = "translated", reused[task_id], "", 0, "store"
         elif item in result.translations:
-            state, text, error = "translated", result.translations[item], ""
+            state, text, error = "translated", result.translations.pop(item), ""
             tries, origin = result.attempts.get(item, 1), result.models.get(item, model)
         else:  # every item was sent: a run that stopped before sending some raised instead
             state, text, error = "failed", None, result.failures.get(item, "no answer")

@@ -405,26 +405,38 @@ def _not_stored(error: Exception) -> str:
 
 class _PendingItems:
     """The items of the planned batches, per language pair in plan order, cut into batches on demand.
-    A cut batch is named after the planned batch of its first item plus a sequence number."""
+    A cut batch is named after the planned batch of its first item plus a sequence number. The planned batches
+    are queued as they are, with the position of the first item not cut yet: no entry per item (1.6 million at
+    1,000,000 rows)."""
 
     def __init__(self, batches: list[RequestBatch]) -> None:
-        self._pairs: dict[tuple[str, str], deque[tuple[str, BatchItem]]] = {}
+        self._pairs: dict[tuple[str, str], deque[RequestBatch]] = {}
+        self._taken: dict[tuple[str, str], int] = {}  # items of the pair's first queued batch cut already
         for batch in batches:
             queue = self._pairs.setdefault((batch.source_language, batch.target_language), deque())
-            queue.extend((batch.batch_id, item) for item in batch.items)
+            if batch.items:
+                queue.append(batch)
         self._count = 0
 
     def next_batch(self, max_items: int, max_chars: int) -> RequestBatch | None:
         for (source, target), queue in self._pairs.items():
             if not queue:
                 continue
-            origin = queue[0][0]
+            origin = queue[0].batch_id
+            position = self._taken.get((source, target), 0)
             items: list[BatchItem] = []
             chars = 0
-            while queue and len(items) < max_items and (not items or chars + len(queue[0][1].text) <= max_chars):
-                item = queue.popleft()[1]
+            while queue and len(items) < max_items:
+                item = queue[0].items[position]
+                if items and chars + len(item.text) > max_chars:
+                    break
                 items.append(item)
                 chars += len(item.text)
+                position += 1
+                if position == len(queue[0].items):
+                    queue.popleft()
+                    position = 0
+            self._taken[(source, target)] = position
             self._count += 1
             return RequestBatch(f"{origin}-{self._count}", source, target, tuple(items))
         return None

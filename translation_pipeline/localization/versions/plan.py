@@ -185,7 +185,12 @@ class VersionReport:
 def version_report(plan: VersionPlan, written: Mapping[tuple[str, str], str]) -> VersionReport:
     """Figures and lists of a version once exported (`written`: (sheet, cell) -> text written)."""
     classified = plan.classified
-    rows = set(row_values(classified, "sheet", "row_key"))
+    rows: dict[str, set[str]] = {}  # the version's row keys by sheet: no (sheet, row key) tuple per row
+    for sheet, key in row_values(classified, "sheet", "row_key"):
+        rows.setdefault(sheet, set()).add(key)
+    row_count = sum(map(len, rows.values()))
+    previous = plan.previous_rows
+    added = sum((sheet, key) not in previous for sheet, keys in rows.items() for key in keys) if previous else row_count
     stale = classified[classified["status"] == STALE]
     done = [(sheet, cell) in written for sheet, cell in row_values(stale, "sheet", "target_cell")]
     redone = stale[pd.Series(done, index=stale.index, dtype=bool)]
@@ -206,9 +211,9 @@ def version_report(plan: VersionPlan, written: Mapping[tuple[str, str], str]) ->
         "lineage": plan.lineage,
         "version": plan.number,
         "previous_version": plan.previous_key or "",
-        "rows": len(rows),
-        "rows_added": len(rows - plan.previous_rows),
-        "rows_removed": len(plan.previous_rows - rows),
+        "rows": row_count,
+        "rows_added": added,
+        "rows_removed": len(previous) - (row_count - added),  # the previous rows not among the version's
         "source_changed": plan.changed_rows,
         "retranslated": len(retranslated),
         "stale_not_retranslated": int((classified["status"] == STALE_KEPT).sum()) + len(stale) - len(redone),
