@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from translation_pipeline.localization.frames import row_values
+from translation_pipeline.localization.frames import chunked_row_values, row_values
 from translation_pipeline.localization.read.stand_ins import stand_in
 from translation_pipeline.localization.versions.lineage import row_keys
 
@@ -148,16 +148,6 @@ class VersionRecords:
         return version_records(self.classified, self.written)
 
 
-RECORD_CHUNK = 10_000  # classified cells whose columns are taken as lists at a time
-
-
-def _chunked_rows(frame: pd.DataFrame, *columns: str) -> Iterator[tuple[object, ...]]:
-    """`row_values` of `frame`, RECORD_CHUNK rows at a time: no list of every cell per column (eight of them, a
-    pointer per cell each, held while the store writes the version)."""
-    for start in range(0, len(frame), RECORD_CHUNK):
-        yield from row_values(frame.iloc[start : start + RECORD_CHUNK], *columns)
-
-
 def version_records(classified: pd.DataFrame, written: Mapping[tuple[str, str], str]) -> Iterator[dict[str, object]]:
     """What to record for this version once exported, a record per classified cell (store.VERSION_CELL_COLUMNS),
     one at a time: the store writes them in chunks, so a large version is never held as records.
@@ -165,7 +155,7 @@ def version_records(classified: pd.DataFrame, written: Mapping[tuple[str, str], 
     `written`: (sheet, cell) -> text the export wrote. A stale cell not rewritten still holds our text for the
     old source, so it is recorded with that source and stays stale.
     """
-    for sheet, cell, row_key, language, source, text, status, old_source in _chunked_rows(
+    for sheet, cell, row_key, language, source, text, status, old_source in chunked_row_values(
         classified, "sheet", "target_cell", "row_key", "target_language", "source_text", "target_text", "status",
         "previous_source",
     ):
