@@ -95,18 +95,22 @@ def translated_workbook(
     qa_summary = summarize(outcomes, issues)
     report = folder / archived.qa_report_name
     skipped = skipped_table(translation_tasks.skipped, outcomes, not_written)
-    versions = None
+    written = None
     if version is not None:  # what each cell now holds, for the next version of the lineage
         written = WrittenCells((s, c, written_text(t)) for s, c, t in row_values(done, "sheet", "cell", "text")
                                if (s, c) not in not_written)  # fmt: skip
+    to_fill, failed = len(outcomes), int((outcomes["status"] != "translated").sum())
+    preview = done[["sheet", "cell", "language", "source", "text"]].head(10).to_markdown(index=False)
+    del outcomes, done  # a row per cell: gone before the version is recorded
+    versions = None
+    if version is not None and written is not None:
         record_version(store.get_store(), version, written)
         versions = version_report(version, written)
     write_report(report, issues, qa_summary, skipped, translation_tasks.layout, versions)
-    failed = int((outcomes["status"] != "translated").sum())
     metadata = {
         "output_path": dg.MetadataValue.path(str(output)),
         "qa_report": dg.MetadataValue.path(str(report)),
-        "cells_to_fill": len(outcomes),
+        "cells_to_fill": to_fill,
         "cells_written": summary.written,
         "cells_failed": failed,
         "cells_not_written": len(summary.skipped),
@@ -119,15 +123,13 @@ def translated_workbook(
         "cells_skipped": int(skipped["count"].sum()),
         "skipped_by_reason": dg.MetadataValue.json(skipped_counts(skipped)),
         "needs_attention": needs_attention(skipped),
-        "preview": dg.MetadataValue.md(
-            done[["sheet", "cell", "language", "source", "text"]].head(10).to_markdown(index=False)
-        ),
+        "preview": dg.MetadataValue.md(preview),
         **(_version_metadata(versions) if versions is not None else {}),
     }
     context.log.info(f"wrote {summary.written} cells to {output}")
     if failed:
         raise dg.Failure(
-            description=f"{archived.original_name}: {failed} of {len(outcomes)} cells could not be "
+            description=f"{archived.original_name}: {failed} of {to_fill} cells could not be "
             "translated; "
             f"the {summary.written} translated cells are in {output}, the reasons in {report}",
             metadata=metadata,

@@ -246,9 +246,10 @@ def findings(
     parts.append(_whitespace_changes(done))
     parts.append(_line_break_changes(done))
 
-    first = text.str[:1]
-    formula = first.isin(FORMULA_STARTS) & (source.str[:1] != first)
-    parts.append(_rows(done[formula], "formula_like", "starts with " + first[formula] + ": written as text"))
+    # the first characters of the few translations starting like a formula only: a string per cell otherwise
+    first = text[text.str.startswith(FORMULA_STARTS, na=False)].str[:1]
+    first = first[source[first.index].str[:1] != first]
+    parts.append(_rows(done.loc[first.index], "formula_like", "starts with " + first + ": written as text"))
     parts.append(_control_characters(done))
 
     result = pd.concat([part for part in parts if len(part)] or parts[:1])

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from translation_pipeline.localization.frames import row_values
+from translation_pipeline.localization.frames import chunked_row_values, row_values
 from translation_pipeline.localization.read.stand_ins import stand_in
 from translation_pipeline.localization.versions.lineage import row_keys
 
@@ -155,7 +155,7 @@ def version_records(classified: pd.DataFrame, written: Mapping[tuple[str, str], 
     `written`: (sheet, cell) -> text the export wrote. A stale cell not rewritten still holds our text for the
     old source, so it is recorded with that source and stays stale.
     """
-    for sheet, cell, row_key, language, source, text, status, old_source in row_values(
+    for sheet, cell, row_key, language, source, text, status, old_source in chunked_row_values(
         classified, "sheet", "target_cell", "row_key", "target_language", "source_text", "target_text", "status",
         "previous_source",
     ):

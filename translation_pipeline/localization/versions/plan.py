@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from translation_pipeline.localization.frames import row_values
+from translation_pipeline.localization.frames import chunked_row_values, row_values
 from translation_pipeline.localization.store import ProjectStore
 from translation_pipeline.localization.versions.classify import (
     CLASSIFIED_COLUMNS,
@@ -186,7 +186,7 @@ def version_report(plan: VersionPlan, written: Mapping[tuple[str, str], str]) ->
     """Figures and lists of a version once exported (`written`: (sheet, cell) -> text written)."""
     classified = plan.classified
     rows: dict[str, set[str]] = {}  # the version's row keys by sheet: no (sheet, row key) tuple per row
-    for sheet, key in row_values(classified, "sheet", "row_key"):
+    for sheet, key in chunked_row_values(classified, "sheet", "row_key"):
         rows.setdefault(sheet, set()).add(key)
     row_count = sum(map(len, rows.values()))
     previous = plan.previous_rows
