@@ -95,17 +95,17 @@ def translated_workbook(
     qa_summary = summarize(outcomes, issues)
     report = folder / archived.qa_report_name
     skipped = skipped_table(translation_tasks.skipped, outcomes, not_written)
-    written = None
-    if version is not None:  # what each cell now holds, for the next version of the lineage
-        written = WrittenCells((s, c, written_text(t)) for s, c, t in row_values(done, "sheet", "cell", "text")
-                               if (s, c) not in not_written)  # fmt: skip
+    # the version with what each cell now holds, for the next version of the lineage
+    recorded = None if version is None else (version, WrittenCells(
+        (s, c, written_text(t)) for s, c, t in row_values(done, "sheet", "cell", "text") if (s, c) not in not_written
+    ))  # fmt: skip
     to_fill, failed = len(outcomes), int((outcomes["status"] != "translated").sum())
     preview = done[["sheet", "cell", "language", "source", "text"]].head(10).to_markdown(index=False)
     del outcomes, done  # a row per cell: gone before the version is recorded
     versions = None
-    if version is not None and written is not None:
-        record_version(store.get_store(), version, written)
-        versions = version_report(version, written)
+    if recorded is not None:
+        record_version(store.get_store(), *recorded)
+        versions = version_report(*recorded)
     write_report(report, issues, qa_summary, skipped, translation_tasks.layout, versions)
     metadata = {
         "output_path": dg.MetadataValue.path(str(output)),

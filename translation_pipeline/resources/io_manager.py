@@ -57,7 +57,7 @@ def _distinct(values: np.ndarray) -> tuple[list[object], np.ndarray] | None:
     codes, uniques = pd.factorize(addresses, sort=False)  # codes in order of first appearance
     if len(uniques) > COMPACT_MAX_DISTINCT:
         return None
-    first = np.searchsorted(np.maximum.accumulate(codes), np.arange(len(uniques)))  # first element of each
+    first = np.unique(codes, return_index=True)[1]  # the first element of each, in the order of their codes
     return list(values[first]), codes.astype(np.uint8)
 
 
