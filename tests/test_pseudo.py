@@ -16,7 +16,7 @@ from translation_pipeline.localization.translate.placeholders import find_placeh
 from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider, pseudo_localize, target_script
 from translation_pipeline.sample import DIALOG, UI
 
-TARGETS = ["en", "fr", "ja", "ko", "zh-TW"]
+TARGETS = ["en", "fr", "ja", "ko", "zh-TW", "ru", "th", "ar"]
 SAMPLE = [(text, limit) for _, _, text, *_, limit in DIALOG if isinstance(text, str) and text.strip()]
 SAMPLE += [(text, limit) for _, text, *_, limit in UI]
 

@@ -9,6 +9,8 @@ tags kept. The result reads as a stand-in translation and passes QA's `untransla
   hangul (`[랴춰~]`); into Chinese, kana and hangul become Han. Simplified and traditional Chinese share the Han
   text (the traditional forms would need data), so `zh-CN` -> `zh-TW` only brackets and pads (`[确定~]`); where
   `max_length` leaves no room for that, the text is cut to keep the brackets, never left as the source.
+- Into a language written in Cyrillic, Thai or Arabic, the accented Latin text's letters become letters of that
+  script, one for one (`确定` -> `[Хиежин~]` in Russian).
 
 The text is wrapped in brackets (inside any leading or trailing whitespace) and padded by about 30%, then
 shortened to fit `max_length`.
@@ -22,7 +24,17 @@ import math
 import re
 import unicodedata
 
-from translation_pipeline.localization.scripts import HAN, HANGUL, KANA, LATIN, language_scripts, script_pattern
+from translation_pipeline.localization.scripts import (
+    ARABIC,
+    CYRILLIC,
+    HAN,
+    HANGUL,
+    KANA,
+    LATIN,
+    THAI,
+    language_scripts,
+    script_pattern,
+)
 from translation_pipeline.localization.translate.contract import BatchItem, ProviderReply, RequestBatch, Usage
 from translation_pipeline.localization.translate.placeholders import PLACEHOLDER_RE, split_protected
 from translation_pipeline.localization.translate.providers.base import TranslationProvider
@@ -31,6 +43,13 @@ ACCENTS = str.maketrans(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
     "àƀçđéƒĝĥíĵķĺɱñóƥǫŕšţúṽŵẋýžÀƁÇĐÉƑĜĤÍĴĶĹṀÑÓƤǪŔŠŢÚṼŴẊÝŽ",
 )
+_ACCENTED = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".translate(ACCENTS)
+# the accented Latin stand-in's letters as letters of a target written in another alphabet, one for one
+LETTERS = {
+    CYRILLIC: str.maketrans(_ACCENTED, "абцдефгхийклмнопкрстувшжызАБЦДЕФГХИЙКЛМНОПКРСТУВШЖЫЗ"),
+    THAI: str.maketrans(_ACCENTED, "กขคงจฉชซญดตถทนบปผพฟมยรลวสห" * 2),
+    ARABIC: str.maketrans(_ACCENTED, "ابتثجحخدذرزسشصضطظعغفقكلمنه" * 2),
+}
 EXPANSION = 0.3
 PAD = "~"
 
@@ -193,6 +212,9 @@ def pseudo_localize(text: str, max_length: int | None = None, target_language: s
     """The pseudo translation of `text` into `target_language`, no longer than `max_length` where placeholders
     allow."""
     parts = _pseudo_parts(text, target_script(target_language))
+    letters = LETTERS.get(language_scripts(target_language)[0])
+    if letters is not None:  # written in Latin above, spelled in the target's alphabet here
+        parts = [(is_ph, part if is_ph else part.translate(letters)) for is_ph, part in parts]
     body = "".join(part for _, part in parts)
     core = body.strip()
     lead = body[: len(body) - len(body.lstrip())]
