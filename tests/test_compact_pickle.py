@@ -1,4 +1,4 @@
-"""`CompactPickler`: what it stores loads as the same tables (resources/io_manager.py)."""
+"""`CompactPickler`: what it stores loads as the same tables (resources/compact_pickle.py)."""
 
 import io
 import pickle
@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pandas as pd
 
-from translation_pipeline.resources.io_manager import COMPACT_MAX_DISTINCT, CompactPickler
+from translation_pipeline.resources.compact_pickle import COMPACT_MAX_DISTINCT, CompactPickler
 
 
 def _round_trip(obj: object) -> object:
