@@ -5,7 +5,9 @@ import pickle
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from translation_pipeline.resources import compact_pickle
 from translation_pipeline.resources.compact_pickle import COMPACT_MAX_DISTINCT, CompactPickler
 
 
@@ -29,3 +31,40 @@ def test_tables_load_the_same_with_their_objects_shared() -> None:
     assert loaded_empty.dtype == object and loaded_empty.shape == (0,)
     assert loaded_block["sheet"].iloc[2] == pair  # a tuple stays one object, not a row of the array
     assert loaded_block["sheet"].iloc[0] is loaded_block["sheet"].iloc[3]
+
+
+def test_many_strings_load_the_same_each_shared_object_still_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compact_pickle, "POOL_CHUNK", 100)  # several bytes objects per column
+    count = COMPACT_MAX_DISTINCT * 3
+    refs = np.array([f"D{i}" for i in range(count)], dtype=object)
+    texts = [f"文本{i}" if i % 5 else f"lone \ud800 {i} 😀" for i in range(count)]
+    texts[7] = ""
+    assignments = pd.DataFrame({"target_cell": pd.array(refs, dtype="str"), "task_id": np.arange(count)})
+    classified = pd.DataFrame({
+        "target_cell": pd.array(refs, dtype="str"),  # the same objects as the assignments'
+        "source_text": pd.array(texts, dtype="str"),
+        "target_text": np.array([None if i % 3 else t for i, t in enumerate(texts)], dtype=object),
+        "mixed": np.array([(i,) if i == 4 else str(i) for i in range(count)], dtype=object),  # pickle's own way
+    })  # fmt: skip
+    loaded_assignments, loaded_classified = _round_trip((assignments, classified))
+    assert loaded_assignments.equals(assignments) and list(loaded_assignments.dtypes) == list(assignments.dtypes)
+    assert loaded_classified.equals(classified) and list(loaded_classified.dtypes) == list(classified.dtypes)
+    assert loaded_classified["source_text"].tolist() == texts  # lone surrogates and astral characters as they were
+    shared = zip(loaded_assignments["target_cell"].array, loaded_classified["target_cell"].array, strict=True)
+    assert all(a is b for a, b in shared)
+    assert loaded_classified["mixed"].iloc[4] == (4,)
+
+
+def test_outputs_pickled_by_earlier_releases_load() -> None:
+    """Their columns name the loaders where io_manager.py had them."""
+    from translation_pipeline.resources import io_manager
+
+    class Earlier(pickle.Pickler):
+        def reducer_override(self, obj: object) -> object:
+            if isinstance(obj, np.ndarray) and obj.dtype == object:
+                return io_manager._object_array, (["en", "ja"], np.array([0, 1, 1], dtype=np.uint8))
+            return NotImplemented
+
+    buffer = io.BytesIO()
+    Earlier(buffer, 4).dump(np.array(["en", "ja", "ja"], dtype=object))
+    assert pickle.loads(buffer.getvalue()).tolist() == ["en", "ja", "ja"]

@@ -7,6 +7,7 @@ import pandas as pd
 from translation_pipeline.localization.plan.tasks import assign_batches, plan_tasks, request_batches
 from translation_pipeline.localization.read.workbook import CELL_COLUMNS
 from translation_pipeline.localization.schemas import CellSchema
+from translation_pipeline.localization.translate.contract import BatchItem
 
 
 def cells(rows: list[tuple]) -> pd.DataFrame:
@@ -89,6 +90,31 @@ def test_request_batches_carry_ids_context_and_max_length() -> None:
     first = batches[0].items[0]
     assert (first.id, first.text, first.max_length, first.context) == ("t1", "文本2", 5, "key: k2")
     assert all(b.source_language == "zh-CN" and b.target_language == "en" for b in batches)
+
+
+def test_planned_items_are_the_tasks_of_their_batch_in_plan_order() -> None:
+    rows = [("S", i, f"k{i}", f"句{i}", "text", target, False, "村长" if i % 2 else "", "", 7 if i == 3 else None)
+            for i in range(2, 9) for target in ("en", "ja")]  # fmt: skip
+    plan = plan_tasks(cells(rows), max_items=3)
+    batches = request_batches(plan.tasks)
+    tasks = plan.tasks
+    expected = {
+        batch_id: tuple(
+            BatchItem(f"t{t}", text, context, None if pd.isna(limit) else int(limit))
+            for t, text, context, limit in group[["task_id", "source_text", "context", "max_length"]].itertuples(
+                index=False, name=None
+            )
+        )
+        for batch_id, group in tasks.groupby("batch_id", sort=False)
+    }
+    assert [b.batch_id for b in batches] == list(expected)  # the en and ja tasks alternate in the table
+    for batch in batches:
+        pair = tasks.loc[tasks["batch_id"] == batch.batch_id, ["source_language", "target_language"]].iloc[0]
+        assert (batch.source_language, batch.target_language) == tuple(pair)
+        assert tuple(batch.items) == expected[batch.batch_id] and batch.items == expected[batch.batch_id]
+        assert batch.items[1:] == expected[batch.batch_id][1:] and isinstance(batch.items[:2], tuple)
+        assert batch.items[-1] == expected[batch.batch_id][-1] and len(batch.items) == len(expected[batch.batch_id])
+    assert request_batches(tasks.iloc[:0]) == []
 
 
 def test_nothing_to_do_is_an_empty_valid_plan() -> None:

@@ -1,9 +1,19 @@
-"""`CompactPickler`: a table pickled without an entry per row where the row's object is one of few.
+"""`CompactPickler`: a table pickled without pickle's entry per row: columns of few objects as codes, columns of
+many strings as UTF-8 text and codes.
 
-A column of few distinct objects (a sheet name, a language, a status: the same string object in every row) is
-pickled as those objects and a byte per row, not as a list of every row's object, which pickle keeps until the
-whole output is written and unpickling until it is read: 1,000,000 rows of two targets, a table of 2 million
-cells, cost 16 MB per such column both ways. What it loads is the same table.
+- A column of few distinct objects (a sheet name, a language, a status: the same string object in every row) is
+  pickled as those objects and a byte per row, not as a list of every row's object, which pickle keeps until the
+  whole output is written and unpickling until it is read: 1,000,000 rows of two targets, a table of 2 million
+  cells, cost 16 MB per such column both ways.
+- A column of many distinct strings (cell references, keys, source texts) is pickled as the strings the pickle
+  has not stored yet, UTF-8 encoded 65,536 to a bytes object (`StringPool`), and each row's position among the
+  pickle's strings. Pickle itself keeps an entry per string object in its memo while it writes (and Python keeps
+  the UTF-8 form of each non-ASCII string it pickles for as long as that string lives), and unpickling keeps a
+  list of every row's object: the cell table of 1,000,000 rows took 294 MiB more to store than to hold, and
+  217 MiB more to load.
+
+What loads is the same table, its strings shared as they were: a string object in several columns (the cell
+reference of the plan's assignments and of its version's cells) is stored once and loads as one object.
 """
 
 from __future__ import annotations
@@ -17,15 +27,89 @@ import pandas as pd
 COMPACT_MAX_DISTINCT = 255  # distinct objects of a column pickled as a byte per row
 
 
-def _distinct(values: np.ndarray) -> tuple[list[object], np.ndarray] | None:
+POOL_CHUNK = 65_536  # strings encoded to one bytes object
+_UTF8 = ("utf-8", "surrogatepass")  # a lone surrogate stored and loaded as it is
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct objects of a 1-D contiguous object array, told apart by identity as pickle's memo tells them,
-    and each element's position among them (uint8); None when it has more than COMPACT_MAX_DISTINCT."""
+    their addresses, and each element's position among them (in order of first appearance)."""
     addresses = np.frombuffer(memoryview(values), dtype=np.intp)  # the elements' addresses, not a copy
-    codes, uniques = pd.factorize(addresses, sort=False)  # codes in order of first appearance
-    if len(uniques) > COMPACT_MAX_DISTINCT:
-        return None
-    first = np.unique(codes, return_index=True)[1]  # the first element of each, in the order of their codes
-    return list(values[first]), codes.astype(np.uint8)
+    # grown as needed, not sized for every row: a column of two languages costs its codes, not a table of millions
+    codes, uniques = pd.factorize(addresses, sort=False, size_hint=1024)
+    small = codes.astype(np.uint8) if len(uniques) <= COMPACT_MAX_DISTINCT else codes
+    # an element is a first appearance where its code is above every code before it
+    first = np.flatnonzero(np.concatenate([[True], small[1:] > np.maximum.accumulate(small)[:-1]]))
+    return values[first], uniques, small
+
+
+class StringPool:
+    """The strings of one pickle's many-string columns, each stored once.
+
+    Pickling, it knows the addresses of those stored so far as one sorted run per column (a string in several
+    columns is found by a binary search in each run, not by a dict of every string); unpickling, the strings loaded
+    so far in the order they were stored (`_pooled_array`)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted addresses, their positions in the pool)
+        self.strings = np.empty(0, dtype=object)
+
+    def __reduce__(self) -> tuple[type[StringPool], tuple[()]]:
+        return StringPool, ()  # loads empty: its strings come with the columns
+
+    def place(self, addresses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pool positions of distinct strings' addresses, and which of them are new: those are added, in order."""
+        positions = np.full(len(addresses), -1, dtype=np.int64)
+        for run, where in self.runs:
+            found = np.minimum(np.searchsorted(run, addresses), len(run) - 1)
+            hit = run[found] == addresses
+            positions[hit] = where[found[hit]]
+        new = positions < 0
+        fresh = addresses[new]
+        positions[new] = np.arange(self.size, self.size + len(fresh))
+        if len(fresh):
+            order = np.argsort(fresh)
+            self.runs.append((fresh[order], self.size + order))
+            self.size += len(fresh)
+        return positions, new
+
+    def extend(self, segment: list[tuple[bytes, np.ndarray]]) -> None:
+        """Add the strings of a column's segment (`_segment`)."""
+        parts = [self.strings]
+        for data, lengths in segment:
+            text = data.decode(*_UTF8)
+            ends = np.cumsum(lengths).tolist()
+            chunk = np.empty(len(ends), dtype=object)
+            chunk[:] = [text[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+            parts.append(chunk)
+        if len(parts) > 1:
+            self.strings = np.concatenate(parts)
+
+
+def _segment(strings: np.ndarray) -> list[tuple[bytes, np.ndarray]]:
+    """Strings as (UTF-8 of POOL_CHUNK of them joined, the length of each)."""
+    chunks = (strings[start : start + POOL_CHUNK].tolist() for start in range(0, len(strings), POOL_CHUNK))
+    return [("".join(c).encode(*_UTF8), np.fromiter(map(len, c), dtype=np.int32, count=len(c))) for c in chunks]
+
+
+def _plain(value: object) -> bool:
+    """A value stored beside a column's strings as itself (a missing value): nothing in it is a column of its own."""
+    return value is None or value is pd.NA or type(value) in (float, int, bool)
+
+
+def _pooled_array(
+    pool: StringPool, segment: list[tuple[bytes, np.ndarray]], others: list, positions: np.ndarray
+) -> np.ndarray:
+    """A many-string column (`CompactPickler`): its new strings join the pool, then each row's object by position
+    (the pool's strings, then `others`)."""
+    pool.extend(segment)
+    table = pool.strings
+    if others:
+        extra = np.empty(len(others), dtype=object)
+        extra[:] = others
+        table = np.concatenate([table, extra])
+    return table[positions]
 
 
 def _object_array(distinct: list[object], codes: np.ndarray) -> np.ndarray:
@@ -46,12 +130,31 @@ def _object_rows(rows: list[np.ndarray]) -> np.ndarray:
 
 class CompactPickler(pickle.Pickler):
     """A pickler storing a C-contiguous 1-D object array (a table's column) with at most COMPACT_MAX_DISTINCT
-    distinct objects as those objects and a byte per element; a 2-D one (a block of several columns) row by row."""
+    distinct objects as those objects and a byte per element, one of strings (and a few missing values) as its
+    strings in the pickle's `StringPool` and a position per element; a 2-D one (a block of several columns) row by
+    row. Other arrays the way pickle stores them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pool = StringPool()
 
     def reducer_override(self, obj: Any) -> Any:
         if type(obj) is not np.ndarray or obj.dtype != object or not obj.size or not obj.flags.c_contiguous:
             return NotImplemented
         if obj.ndim == 2:
             return _object_rows, (list(obj),)
-        distinct = _distinct(obj) if obj.ndim == 1 else None
-        return NotImplemented if distinct is None else (_object_array, distinct)
+        if obj.ndim != 1:
+            return NotImplemented
+        objects, addresses, codes = _distinct(obj)
+        if len(objects) <= COMPACT_MAX_DISTINCT:
+            return _object_array, (list(objects), codes)
+        text = np.fromiter((type(value) is str for value in objects), dtype=bool, count=len(objects))
+        others = objects[~text].tolist()
+        if len(others) > COMPACT_MAX_DISTINCT or not all(map(_plain, others)):
+            return NotImplemented
+        positions = np.empty(len(objects), dtype=np.int64)
+        positions[text], new = self._pool.place(addresses[text])
+        segment = _segment(objects[text][new])
+        positions[~text] = self._pool.size + np.arange(len(others))  # after the pool, as loading has them
+        dtype = np.int32 if self._pool.size + len(others) < 2**31 else np.int64
+        return _pooled_array, (self._pool, segment, others, positions[codes].astype(dtype))

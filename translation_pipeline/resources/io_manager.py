@@ -70,7 +70,7 @@ class PlanPartsIOManager(PickledObjectFilesystemIOManager):
     def _dump(self, context: OutputContext, obj: Any, path: UPath) -> None:
         try:
             with path.open("wb") as file:
-                CompactPickler(file, PICKLE_PROTOCOL).dump(obj)
+                CompactPickler(file, max(PICKLE_PROTOCOL, 5)).dump(obj)  # 5: arrays stored as they are, not copied
         except (AttributeError, RecursionError, ImportError, pickle.PicklingError):
             super().dump_to_path(context, obj, path)  # Dagster's own pickling, and its message if that fails too
 

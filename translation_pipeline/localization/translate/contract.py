@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from translation_pipeline.localization.translate.placeholders import placeholder_problems
@@ -26,7 +27,7 @@ class RequestBatch:
     batch_id: str
     source_language: str
     target_language: str
-    items: tuple[BatchItem, ...]
+    items: Sequence[BatchItem]  # a tuple, or the items of a planned batch made as they are read
 
     def subset(self, ids: set[str], suffix: str) -> RequestBatch:
         return RequestBatch(
