@@ -104,6 +104,23 @@ def test_all_answered_in_one_request_per_batch_and_checkpointed() -> None:
     assert result.stats.usage.prompt_tokens == 20 and result.stats.requests == 2 and not result.failures
 
 
+def test_answers_not_kept_reach_the_caller_through_their_checkpoint_alone() -> None:
+    saved: dict[str, str] = {}
+    progress: list[tuple[int, int]] = []
+
+    def lose_t2_once(b: RequestBatch, call: int) -> ProviderReply:
+        return reply([(i.id, "" if i.id == "t2" and call == 1 else f"EN {i.text}") for i in b.items])
+
+    def store(b: RequestBatch, answers: dict[str, str], r: ProviderReply, record: object) -> None:
+        saved.update(answers)
+
+    run = engine(Scripted(lose_t2_once), on_answer=store, on_progress=lambda *p: progress.append(p), keep_answers=False)
+    result = run.run([batch("一", "二", "三")])
+    assert saved == {"t1": "EN 一", "t2": "EN 二", "t3": "EN 三"} and result.translations == {}
+    assert result.attempts == {"t2": 2} and not result.failures
+    assert progress == [(2, 3), (3, 3)]  # answers count as done without being kept
+
+
 def test_bad_items_are_resent_in_halves_until_one_then_recorded_failed() -> None:
     def lose_t3(b: RequestBatch, _: int) -> ProviderReply:
         return reply([(i.id, "") if i.id == "t3" else (i.id, f"EN {i.text}") for i in b.items])

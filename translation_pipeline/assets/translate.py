@@ -14,7 +14,7 @@ from translation_pipeline.assets.common import ASSET_DEFAULTS
 from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.check.glossary import GlossaryError
 from translation_pipeline.localization.frames import row_values
-from translation_pipeline.localization.plan.tasks import item_id, request_batches
+from translation_pipeline.localization.plan.tasks import TaskTexts, item_id, request_batches
 from translation_pipeline.localization.schemas import TranslationSchema, validated
 from translation_pipeline.localization.store import MemoryScope, ProjectStore
 from translation_pipeline.localization.translate.batch.client import BatchApiError
@@ -141,7 +141,9 @@ def translations(
         f"{len(pending)} to request"
     )
 
-    # 2. the rest, each answer checkpointed the moment it arrives
+    # 2. the rest, each answer checkpointed the moment it arrives, and kept by its task once stored
+    answered = TaskTexts(tasks["task_id"].to_numpy())
+
     def checkpoint(batch: RequestBatch, answers: dict[str, str], reply: ProviderReply, record: RequestRecord) -> None:
         project_store.record_batch(
             key,
@@ -155,6 +157,7 @@ def translations(
             latency_ms=round(record.latency * 1000),
             cost_usd=record.cost_usd,
         )
+        answered.put_items(answers)
 
     started = time.monotonic()
     last_log = [started]
@@ -179,7 +182,9 @@ def translations(
                 yield _waiting(context, key, lane)
                 return
             result = _lane_result(project_store, translator, pending, lane, engine.stats)
+            answered.put_items(result.translations)
         else:
+            engine.keep_answers = False  # they are in `answered`
             result = engine.run(request_batches(pending))
     except ProviderStopped as stopped:
         raise dg.Failure(description=str(stopped), allow_retries=False) from None
@@ -195,10 +200,9 @@ def translations(
             ],
         )  # fmt: skip
 
-    table = _translation_table(tasks, reused, result, provider.model)
+    table = _translation_table(tasks, reused, answered, result, provider.model)
     stats, failed, requested, from_store = result.stats, len(result.failures), len(pending), len(reused)
-    # the answers are in `table` now: the engine's dict of them (1.6 million at 1,000,000 rows), the reused ones
-    # and the pending tasks are not kept while the table is stored
+    # the answers are in `table` now: they, the reused ones and the pending tasks are not kept while it is stored
     del result, reused, pending
     cost = stats.cost_usd
     busiest = sorted(stats.per_batch().items(), key=lambda kv: -int(kv[1]["requests"] or 0))[:10]
@@ -240,20 +244,20 @@ def translations(
 
 
 def _translation_table(
-    tasks: pd.DataFrame, reused: dict[int, str], result: EngineResult, model: str
+    tasks: pd.DataFrame, reused: dict[int, str], answered: TaskTexts, result: EngineResult, model: str
 ) -> pd.DataFrame:
-    """A translation or a failure reason per task (TranslationSchema): stored answers first, then the engine's.
-    The engine's answers are taken out of `result` as they go into the table: their item ids go meanwhile."""
+    """A translation or a failure reason per task (TranslationSchema): stored answers first, then those answered
+    in this run (`answered`, by the task's row), whose tries, model or failure the engine's `result` has."""
     # a list per column, not a tuple per task (1,000,000 rows of two targets: about 1.6 million tasks); the lists
     # go when this returns, the table keeps its own arrays
     task_ids = tasks["task_id"].tolist()
     status, texts, errors, attempts, origins = [], [], [], [], []
-    for task_id in task_ids:
+    for task_id, answer in zip(task_ids, answered.texts.tolist(), strict=True):
         item = item_id(task_id)  # the engine's results are by item id
         if task_id in reused:
             state, text, error, tries, origin = "translated", reused[task_id], "", 0, "store"
-        elif item in result.translations:
-            state, text, error = "translated", result.translations.pop(item), ""
+        elif answer is not None:
+            state, text, error = "translated", answer, ""
             tries, origin = result.attempts.get(item, 1), result.models.get(item, model)
         else:  # every item was sent: a run that stopped before sending some raised instead
             state, text, error = "failed", None, result.failures.get(item, "no answer")

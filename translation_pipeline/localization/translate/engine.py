@@ -155,6 +155,9 @@ class Engine:
     prices: PriceTable = field(default_factory=PriceTable.from_settings)
     sizer: BatchSizer | None = None
     max_chars: int = 6000  # source characters per batch when the engine cuts batches (with a sizer)
+    # False: the answers reach the caller through `on_answer` alone, and the result's `translations` is empty (a
+    # caller that keeps them as they are stored need not have a million of them held twice, by item id)
+    keep_answers: bool = True
     _stats: EngineStats = field(default_factory=EngineStats, init=False)
 
     @property
@@ -168,6 +171,7 @@ class Engine:
     async def run_async(self, batches: list[RequestBatch]) -> EngineResult:
         self._stats = EngineStats()
         self._translations: dict[str, str] = {}
+        self._answered = 0
         self._models: dict[str, str] = {}
         self._failures: dict[str, str] = {}
         self._attempts: dict[str, int] = {}
@@ -270,7 +274,7 @@ class Engine:
 
     def _progress(self) -> None:
         if self.on_progress:
-            self.on_progress(len(self._translations) + len(self._failures), self._total)
+            self.on_progress(self._answered + len(self._failures), self._total)
 
     def _observe(self, record: RequestRecord, check: ReplyCheck) -> None:
         if self.sizer is None:
@@ -365,7 +369,9 @@ class Engine:
                         self._writes.release()
             stored = {item_id: text for item_id, text in check.translations.items() if item_id not in unstored}
             self._failures.update(unstored)
-            self._translations.update(stored)
+            self._answered += len(stored)
+            if self.keep_answers:
+                self._translations.update(stored)
             if record.model != self.provider.model:
                 self._models.update(dict.fromkeys(stored, record.model))
             self._stats.answered_by[record.provider] += len(stored)
