@@ -27,6 +27,7 @@ from translation_pipeline.localization.read.ledger import needs_attention, skipp
 from translation_pipeline.localization.versions.plan import WrittenCells, record_version, version_report
 from translation_pipeline.localization.write.export import CellFill, export_workbook, written_text
 from translation_pipeline.resources.files import DataDirResource
+from translation_pipeline.resources.io_manager import STORED, Stored
 from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.settings import load_settings
 
@@ -59,16 +60,20 @@ def _version_metadata(report) -> dict[str, object]:
     }
 
 
-# ins: the plan without its tasks' prompt contexts, which only `translations` reads (resources/io_manager.py)
+# ins: the plan without its tasks' prompt contexts, which only `translations` reads; both taken, and let go of once
+# merged into the cells' outcomes (resources/io_manager.py)
 @dg.asset(
     **ASSET_DEFAULTS, kinds={"excel"}, code_version="2", check_specs=EXPORT_CHECKS,
-    ins={"translation_tasks": dg.AssetIn(metadata={"plan_without": ["contexts"]}), "translations": dg.AssetIn()},
+    ins={
+        "translation_tasks": dg.AssetIn(metadata={"plan_without": ["contexts"], "stored": True}, dagster_type=STORED),
+        "translations": dg.AssetIn(metadata={"stored": True}, dagster_type=STORED),
+    },
 )  # fmt: skip
 @records_failure
 def translated_workbook(
     context: dg.AssetExecutionContext,
-    translation_tasks: TaskPlan,
-    translations: pd.DataFrame,
+    translation_tasks: Stored[TaskPlan],
+    translations: Stored[pd.DataFrame],
     data_dir: DataDirResource,
     store: ProjectStoreResource,
 ) -> Iterator[dg.Output[dict] | dg.AssetCheckResult]:
@@ -76,9 +81,11 @@ def translated_workbook(
     writing when some cells could not be translated, so the partition shows as failed and the rerun
     schedule picks it up."""
     archived = find_archived(data_dir.archive, context.partition_key)
-    outcomes = cell_outcomes(translation_tasks.assignments, translation_tasks.tasks, translations)
+    plan = translation_tasks.take()
+    outcomes = cell_outcomes(plan.assignments, plan.tasks, translations.take())
+    version, ledger, layout = plan.versions, plan.skipped, plan.layout
+    del plan  # its tasks and assignments, and the translations: what the export needs of them is in `outcomes`
     done = translated_cells(outcomes)
-    version = translation_tasks.versions
     stale = version.stale if version is not None else set()
     fills = (CellFill(s, c, t, (s, c) in stale) for s, c, t in row_values(done, "sheet", "cell", "text"))
     folder = data_dir.outbox / context.partition_key
@@ -94,7 +101,7 @@ def translated_workbook(
     )
     qa_summary = summarize(outcomes, issues)
     report = folder / archived.qa_report_name
-    skipped = skipped_table(translation_tasks.skipped, outcomes, not_written)
+    skipped = skipped_table(ledger, outcomes, not_written)
     # the version with what each cell now holds, for the next version of the lineage
     recorded = None if version is None else (version, WrittenCells(
         (s, c, written_text(t)) for s, c, t in row_values(done, "sheet", "cell", "text") if (s, c) not in not_written
@@ -106,7 +113,7 @@ def translated_workbook(
     if recorded is not None:
         record_version(store.get_store(), *recorded)
         versions = version_report(*recorded)
-    write_report(report, issues, qa_summary, skipped, translation_tasks.layout, versions)
+    write_report(report, issues, qa_summary, skipped, layout, versions)
     metadata = {
         "output_path": dg.MetadataValue.path(str(output)),
         "qa_report": dg.MetadataValue.path(str(report)),

@@ -18,16 +18,21 @@ from translation_pipeline.localization.versions.classify import STATUSES
 from translation_pipeline.localization.versions.lineage import lineage_of
 from translation_pipeline.localization.versions.plan import plan_version
 from translation_pipeline.resources.files import DataDirResource
+from translation_pipeline.resources.io_manager import STORED, Stored
 from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.settings import load_settings
 
 
-@dg.asset(**ASSET_DEFAULTS, kinds={"pandas"}, code_version="3", check_specs=TASK_CHECKS)
+# the cell table is taken, and let go of once planned: not held while the plan is stored (resources/io_manager.py)
+@dg.asset(
+    **ASSET_DEFAULTS, kinds={"pandas"}, code_version="3", check_specs=TASK_CHECKS,
+    ins={"source_workbook": dg.AssetIn(metadata={"stored": True}, dagster_type=STORED)},
+)  # fmt: skip
 @records_failure
 def translation_tasks(
     context: dg.AssetExecutionContext,
-    source_workbook: ParsedWorkbook,
+    source_workbook: Stored[ParsedWorkbook],
     translation: TranslationResource,
     data_dir: DataDirResource,
     store: ProjectStoreResource,
@@ -38,16 +43,15 @@ def translation_tasks(
     settings = load_settings()  # YAML-only `lineages`; retranslate_stale
     archived = find_archived(data_dir.archive, key)
     lineage = lineage_of(archived.original_name, settings.lineages)
+    parsed = source_workbook.take()
     try:
-        version = plan_version(store.get_store(), lineage, key, archived.original_name, source_workbook.cells,
+        version = plan_version(store.get_store(), lineage, key, archived.original_name, parsed.cells,
                                retranslate_stale=settings.retranslate_stale)  # fmt: skip
-        plan = plan_tasks(
-            source_workbook.cells, translation.batch_max_items, translation.batch_max_chars, also=version.stale
-        )
+        plan = plan_tasks(parsed.cells, translation.batch_max_items, translation.batch_max_chars, also=version.stale)
     except TableError as error:
         raise dg.Failure(description=f"{key}: {error}", allow_retries=False) from None
-    plan = dataclasses.replace(plan, skipped=source_workbook.ledger, layout=layout_table(source_workbook.sheets),
-                               versions=version)  # fmt: skip
+    plan = dataclasses.replace(plan, skipped=parsed.ledger, layout=layout_table(parsed.sheets), versions=version)
+    del parsed  # the cell table: its columns (a pointer per cell each) are not held while the plan is stored
     statuses = version.classified["status"].value_counts()
     if version.previous_key:
         context.log.info(f"{key}: version {version.number} of {lineage!r}, compared with {version.previous_key}: "

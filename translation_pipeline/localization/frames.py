@@ -20,5 +20,10 @@ ROW_CHUNK = 10_000  # rows whose columns `chunked_row_values` takes as lists at 
 def chunked_row_values(frame: pd.DataFrame, *columns: str) -> Iterator[tuple[Any, ...]]:
     """`row_values`, ROW_CHUNK rows at a time: no list of every row per column (a pointer per row each) held
     while the rows are consumed."""
-    for start in range(0, len(frame), ROW_CHUNK):
-        yield from row_values(frame.iloc[start : start + ROW_CHUNK], *columns)
+    return chunked_zip(*(frame[column] for column in columns))
+
+
+def chunked_zip(*columns: pd.Series) -> Iterator[tuple[Any, ...]]:
+    """The values of equally long `columns`, row by row as plain tuples, ROW_CHUNK rows at a time."""
+    for start in range(0, len(columns[0]) if columns else 0, ROW_CHUNK):
+        yield from zip(*(column.iloc[start : start + ROW_CHUNK].tolist() for column in columns), strict=True)

@@ -10,15 +10,18 @@ loaded:
 - `{"plan_without": ["contexts"]}`: the plan, its tasks without their prompt contexts;
 - nothing: the whole plan.
 
-A plan stored whole, by an earlier release, loads as it was.
+A plan stored whole, by an earlier release, loads as it was. With `{"stored": True}` too, an input is loaded when
+the step takes it (`Stored`).
 
 Outputs are pickled by `CompactPickler` (`resources/compact_pickle.py`).
 """
 
 from __future__ import annotations
 
+import functools
 import pickle
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import dagster as dg
 import pandas as pd
@@ -42,10 +45,34 @@ from translation_pipeline.resources.compact_pickle import (  # outputs pickled b
     _object_rows,  # noqa: F401
 )
 
+T = TypeVar("T")
+
 
 def part_path(path: UPath, part: str) -> UPath:
     """Where a part of the plan stored at `path` is; the tasks are at `path` itself."""
     return path if part == "tasks" else path.with_name(f"{path.name}.{part}")
+
+
+class Stored(Generic[T]):
+    """An input loaded when the step takes it (`{"stored": True}` in its metadata), and then held by the step alone.
+
+    Dagster holds a step's inputs until the step ends, and a step storing its output holds that output twice over
+    while it is pickled; a step that needs a large input for part of its work takes it, and lets go of it before
+    its output is stored (the split: the cell table, 2 million rows at 1,000,000 rows of two targets)."""
+
+    def __init__(self, load: Callable[[], T]) -> None:
+        self._load: Callable[[], T] | None = load
+
+    def take(self) -> T:
+        """The input, loaded now; once only."""
+        load, self._load = self._load, None
+        if load is None:
+            raise RuntimeError("a stored input is taken once")
+        return load()
+
+
+# for the `dagster_type` of a stored input: Dagster makes no type of a generic class's annotation
+STORED = dg.PythonObjectDagsterType(Stored, name="Stored")
 
 
 class StoredPlan(NamedTuple):
@@ -76,7 +103,10 @@ class PlanPartsIOManager(PickledObjectFilesystemIOManager):
 
     def load_from_path(self, context: InputContext, path: UPath) -> Any:
         metadata = context.definition_metadata or {}
-        return self.read(path, metadata.get("plan_part"), "contexts" not in metadata.get("plan_without", ()))
+        part, contexts = metadata.get("plan_part"), "contexts" not in metadata.get("plan_without", ())
+        if metadata.get("stored"):
+            return Stored(functools.partial(self.read, path, part, contexts))
+        return self.read(path, part, contexts)
 
     def read(self, path: UPath, part: str | None = None, contexts: bool = True) -> Any:
         """The output stored at `path`; for a plan, only its task table when `part` is "tasks", and its tasks

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 import pandas as pd
 
-from translation_pipeline.localization.frames import row_values
+from translation_pipeline.localization.frames import chunked_row_values, row_values
 from translation_pipeline.localization.read.ledger import ledger_table
 from translation_pipeline.localization.read.workbook import to_translate
 from translation_pipeline.localization.schemas import AssignmentSchema, TaskSchema, validated
@@ -84,17 +84,17 @@ def _share_sources(tasks: pd.DataFrame, sources: pd.Series) -> None:
     tasks["source_text"] = pd.array([held.get(text, text) for text in column.tolist()], dtype=column.dtype)
 
 
-def _task_contexts(work: pd.DataFrame, group: pd.Series, groups: int) -> list[str]:
-    """Per group number 0..groups-1: the first MAX_CONTEXTS_PER_TASK distinct contexts of its rows, in row order,
-    joined with " | " and capped at MAX_CONTEXT_CHARS. A row's context is `speaker: …; note: …; key: …` without
-    the parts that are empty. One pass over the rows: a context beyond a task's first few is never kept. Equal
-    contexts are one string: a row's task for each target language has the same (1,000,000 rows of two targets:
-    1.6 million contexts, about half of them the same as another)."""
-    first: list[str] = [""] * groups
+def _task_contexts(work: pd.DataFrame, tasks: int) -> list[str]:
+    """Per task (`work["task_id"]` 1..tasks): the first MAX_CONTEXTS_PER_TASK distinct contexts of its rows, in
+    row order, joined with " | " and capped at MAX_CONTEXT_CHARS. A row's context is `speaker: …; note: …; key: …`
+    without the parts that are empty. One pass over the rows, a chunk of them at a time: a context beyond a task's
+    first few is never kept. Equal contexts are one string: a row's task for each target language has the same
+    (1,000,000 rows of two targets: 1.6 million contexts, about half of them the same as another)."""
+    first: list[str] = [""] * tasks
     distinct: dict[str, str] = {}
-    more: dict[int, list[str]] = {}  # the groups with several distinct contexts: all of them, up to the cap
-    columns = (work[name].tolist() for name in ("speaker", "note", "key"))  # lists: iterating a Series is slow
-    for number, speaker, note, key in zip(group.tolist(), *columns, strict=True):
+    more: dict[int, list[str]] = {}  # the tasks with several distinct contexts: all of them, up to the cap
+    for task_id, speaker, note, key in chunked_row_values(work, "task_id", "speaker", "note", "key"):
+        number = task_id - 1
         context = "; ".join(filter(None, (speaker and f"speaker: {speaker}", note and f"note: {note}", f"key: {key}")))
         if not first[number]:
             first[number] = distinct.setdefault(context, context)
@@ -124,15 +124,21 @@ def plan_tasks(
         empty_tasks = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _TASK_DTYPES.items()})
         empty_assign = pd.DataFrame({c: pd.Series(dtype=_ASSIGNMENT_DTYPES[c]) for c in AssignmentSchema.columns})
         return TaskPlan(validated(TaskSchema, empty_tasks), validated(AssignmentSchema, empty_assign))
-    grouped = work.groupby(group_keys, sort=False)
-    tasks = grouped.agg(max_length=("max_length", "min"), cell_count=("target_cell", "size")).reset_index()
-    group = grouped.ngroup()  # numbered in the order of `tasks`: first appearance
-    tasks["context"] = pd.Series(_task_contexts(work, group, len(tasks)), dtype=str)
-    tasks.insert(0, "task_id", np.arange(1, len(tasks) + 1, dtype="int64"))
-    work["task_id"] = (group + 1).astype("int64")
+    # each cell's task, numbered in order of first appearance; the grouping itself is not kept (its keys' hash
+    # tables and codes: about 180 MB at 1,000,000 rows while the contexts are made)
+    group = work.groupby(group_keys, sort=False).ngroup().to_numpy(dtype="int64")
+    count = int(group.max()) + 1
+    first = np.flatnonzero(np.concatenate([[True], group[1:] > np.maximum.accumulate(group)[:-1]]))
+    tasks = work.iloc[first][group_keys].reset_index(drop=True)
+    smallest = np.full(count, np.inf)
+    np.minimum.at(smallest, group, work["max_length"].to_numpy(dtype="float64", na_value=np.inf))
+    tasks["max_length"] = pd.Series(smallest).replace(np.inf, np.nan).astype("Int64")
+    tasks["cell_count"] = np.bincount(group, minlength=count).astype("int64")
+    work["task_id"] = group + 1
+    del group
+    tasks["context"] = pd.Series(_task_contexts(work, count), dtype=str)
+    tasks.insert(0, "task_id", np.arange(1, count + 1, dtype="int64"))
     tasks["batch_id"] = assign_batches(tasks, max_items, max_chars)
-    tasks["max_length"] = tasks["max_length"].astype("Int64")
-    tasks["cell_count"] = tasks["cell_count"].astype("int64")
     tasks = tasks[list(_TASK_DTYPES)]
     assignments = work[list(_ASSIGNMENT_DTYPES)].reset_index(drop=True)
     assignments["max_length"] = assignments["max_length"].astype("Int64")

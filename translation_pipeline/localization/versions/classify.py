@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from translation_pipeline.localization.frames import chunked_row_values, row_values
+from translation_pipeline.localization.frames import chunked_row_values, chunked_zip, row_values
 from translation_pipeline.localization.read.stand_ins import stand_in
 from translation_pipeline.localization.versions.lineage import row_keys
 
@@ -83,10 +83,9 @@ def classify(
     # the cell table's own columns are taken as they are; the computed ones are built a list per column, never a
     # tuple per cell (two per row of a two-target sheet: a million rows make two million)
     texts, statuses, seens = [], [], []
-    for sheet, row, key, language, source, filled, row_key, text in zip(
-        *(text_cells[name].tolist() for name in ("sheet", "row", "key", "target_language", "source_text",
-                                                 "target_filled")),
-        keys.tolist(), targets.tolist(), strict=True,
+    for sheet, row, key, language, source, filled, row_key, text in chunked_zip(
+        *(text_cells[name] for name in ("sheet", "row", "key", "target_language", "source_text", "target_filled")),
+        keys, targets,
     ):  # fmt: skip
         text = None if pd.isna(text) else text
         found = by_identity.get((sheet, row_key, language))

@@ -27,4 +27,9 @@ def row_keys(cells: pd.DataFrame) -> pd.Series:
     """Each cell's row identity within its sheet: the key, with `#n` from its second occurrence on."""
     occurrence = cells.groupby(["sheet", "target_language", "key"], sort=False).cumcount()
     keys = cells["key"].astype(str)
-    return keys.where(occurrence == 0, keys + "#" + (occurrence + 1).astype(str))
+    again = occurrence > 0
+    if not again.any():
+        return keys
+    keys = keys.copy()  # the suffixed keys made for the repeats alone, not for every cell
+    keys[again] = keys[again] + "#" + (occurrence[again] + 1).astype(str)
+    return keys
