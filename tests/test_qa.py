@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from translation_pipeline.localization.check import qa
 from translation_pipeline.localization.check.glossary import Glossary, GlossaryEntry
 from translation_pipeline.localization.check.qa import (
     REPORT_COLUMNS,
@@ -107,6 +108,31 @@ def test_failed_and_unwritten_cells_are_findings_and_ordered_by_cell() -> None:
     failed = issues.iloc[0]
     assert (failed["status"], failed["detail"], failed["translation"]) == ("failed", "gave up", None)
     assert issues.iloc[1]["status"] == "not written"
+
+
+def test_cells_judged_a_chunk_at_a_time_give_the_same_findings_in_the_same_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kinds = [
+        ("你好{name}", "Hello", None),
+        ("确定", "Confirm the choice", 8),
+        ("勇者出发", "The champion departs", None),
+        ("开始游戏", "Start 游戏", None),
+        ("确定\n", "OK", None),
+        ("链接", "=HYPERLINK(1)", None),
+        ("响铃", "Ring\x07 bell", None),
+        ("取消", None, None),
+        ("好的", "Fine", None),
+    ]
+    rows = [("S" if i % 7 else "T", f"C{i + 2}", "en" if i % 3 else "ja", *kinds[i % len(kinds)]) for i in range(60)]
+    data = outcomes(rows)
+    unwritten = {("S", "C5"): "cell already has a value", ("T", "C9"): "cell already has a value"}
+    whole = findings(data, unwritten, glossary=GLOSSARY)
+    monkeypatch.setattr(qa, "QA_CHUNK", 7)
+    chunked = findings(data, unwritten, glossary=GLOSSARY)
+    assert len(whole) > 40 and set(whole["rule"]) >= {"placeholders", "export", "translation", "formula_like"}
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert summarize(data, chunked).equals(summarize(data, whole))
 
 
 def test_sheet_default_max_length_applies_where_the_row_has_none() -> None:

@@ -43,7 +43,7 @@ from openpyxl.utils.escape import unescape
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from translation_pipeline.localization.check.glossary import Glossary
-from translation_pipeline.localization.frames import row_values
+from translation_pipeline.localization.frames import chunked_row_values, row_values
 from translation_pipeline.localization.read.ledger import FAILED, NOT_WRITTEN, TOO_LONG, SkipEntry, ledger_table
 from translation_pipeline.localization.scripts import LATIN, language_scripts, script_pattern
 from translation_pipeline.localization.translate.contract import FORMULA_STARTS, REPLACEMENT
@@ -64,6 +64,7 @@ RULES = (
 )  # fmt: skip
 SUMMARY_COLUMNS = ["sheet", "language", "to_fill", "filled", "failed", "not_written", "coverage", *RULES]
 
+QA_CHUNK = 250_000  # cells whose findings are worked out together
 MIN_FOREIGN_LETTERS = 8  # letters of another script that make a translation "not in the target's script"
 LETTER = r"[^\W\d_]"
 _LETTER_RE = re.compile(LETTER)
@@ -214,7 +215,13 @@ def findings(
     max_length_defaults: Mapping[str, int] | None = None,
     glossary: Glossary | None = None,
 ) -> pd.DataFrame:
-    """QA findings, a row each (REPORT_COLUMNS), ordered by cell, then rule."""
+    """QA findings, a row each (REPORT_COLUMNS), ordered by cell, then rule. Every rule judges a cell alone, so the
+    cells are judged QA_CHUNK at a time: each rule's columns of work (a stripped text, a count, a flag per cell) are
+    made for a chunk, never for the million cells of a large workbook at once."""
+    if len(outcomes) > QA_CHUNK:
+        chunks = (outcomes.iloc[start : start + QA_CHUNK] for start in range(0, len(outcomes), QA_CHUNK))
+        found = [findings(c, not_written, max_length_defaults=max_length_defaults, glossary=glossary) for c in chunks]
+        return pd.concat(found, ignore_index=True)  # each chunk's in cell order, and the chunks in theirs
     failed, done = outcomes[outcomes["status"] != "translated"], translated_cells(outcomes)
     source, text = done["source"], done["text"]
     parts = [_rows(failed.drop(columns="text"), "translation", failed["error"], status="failed")]
@@ -261,12 +268,11 @@ def findings(
 def summarize(outcomes: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
     """Per sheet and language: cells to fill, filled, failed, not written, coverage, findings by rule."""
     keys = ["sheet", "language"]
-    cells = outcomes.assign(
-        failed=outcomes["status"] != "translated",
-        not_written=outcomes.set_index(["sheet", "cell"]).index.isin(
-            issues.loc[issues["rule"] == "export"].set_index(["sheet", "cell"]).index
-        ),
-    )
+    unwritten = set(row_values(issues.loc[issues["rule"] == "export"], "sheet", "cell"))
+    not_written = (
+        [pair in unwritten for pair in chunked_row_values(outcomes, "sheet", "cell")] if unwritten else False
+    )  # not an index of every (sheet, cell) pair
+    cells = outcomes.assign(failed=outcomes["status"] != "translated", not_written=not_written)
     table = cells.groupby(keys, sort=False).agg(
         to_fill=("cell", "size"), failed=("failed", "sum"), not_written=("not_written", "sum")
     )
