@@ -273,7 +273,7 @@ def _translation_table(
             "task_id": np.asarray(task_ids, dtype="int64"), "status": pd.array(status, dtype="str"),
             "text": pd.array(texts, dtype="str"), "error": pd.array(errors, dtype="str"),
             "attempts": np.asarray(attempts, dtype="int64"), "origin": pd.array(origins, dtype="str"),
-        }),
+        }, copy=False),  # the arrays as they are: a frame made of a dict copies each string array
     )  # fmt: skip
 
 
