@@ -9,6 +9,9 @@ it (`overhead_s`: start, ingest, split, export, exit, per-request costs) is most
 which the run would stay within 1.25x of the ideal, were the overhead the same there, is an estimate:
 overhead <= 0.25 x ideal, i.e. latency >= 4 x overhead x concurrency / requests (`1.25x_from_ms`).
 
+Memory: the command's peak RSS, and each step's (its largest sample of the CLI's RSS, taken every 50 ms from
+/proc, between the step's start and end events).
+
 The command is timed on an instance and data folder an earlier `translation-pipeline status` created, as a user
 has them from the second command on; `--fresh-home` times the very first command, which also creates the SQLite
 databases (about 0.3 s more).
@@ -25,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -46,12 +50,42 @@ def latin_answer(target: str, text: str) -> str:
 STAGES = ["source_workbook", "translation_tasks", "translations", "translated_workbook"]
 
 
+class RssSampler:
+    """The resident memory of a process, sampled every `every` seconds from /proc (Linux) on a thread, with the
+    wall time of each sample: what a step peaked at is the largest sample within its start and end."""
+
+    def __init__(self, pid: int, every: float = 0.05) -> None:
+        self.samples: list[tuple[float, float]] = []  # (wall time, MiB)
+        self._status = Path(f"/proc/{pid}/status")
+        self._every = every
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                text = self._status.read_text()
+            except OSError:  # the process ended, or no /proc here
+                return
+            kib = next((int(line.split()[1]) for line in text.splitlines() if line.startswith("VmRSS")), None)
+            if kib is not None:
+                self.samples.append((time.time(), kib / 1024))
+            time.sleep(self._every)
+
+    def peak(self, start: float, end: float) -> float | None:
+        return max((mib for at, mib in self.samples if start <= at <= end), default=None)
+
+    def join(self) -> None:
+        self._thread.join()
+
+
 def run_figures(
-    home: Path, started: float, ended: float, request_times: list[float]
-) -> tuple[dict[str, float], str]:
-    """From one read of the latest run's event log: the wall time of each step, and the run's timeline in seconds
-    since the command started (wall clock): the run's start, the translate step's start, the first request, the
-    last request's arrival, the translate step's end, the run's end and the command's exit."""
+    home: Path, started: float, ended: float, request_times: list[float], rss: RssSampler | None = None
+) -> tuple[dict[str, float], str, dict[str, float]]:
+    """From one read of the latest run's event log: the wall time of each step, the run's timeline in seconds
+    since the command started (wall clock: the run's start, the translate step's start, the first request, the
+    last request's arrival, the translate step's end, the run's end and the command's exit), and each step's peak
+    RSS in MiB from `rss`."""
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = str(home)
@@ -80,7 +114,12 @@ def run_figures(
     marks["exit"] = ended
     order = ["run", "step", "first_request", "last_request", "answered", "done", "exit"]
     stages = {step: ends[step] - starts[step] for step in STAGES if step in starts and step in ends}
-    return stages, " ".join(f"{name}={marks[name] - started:.2f}" for name in order if name in marks)
+    peaks = {}
+    for step in STAGES:
+        if rss is not None and step in starts and step in ends and (peak := rss.peak(starts[step], ends[step])):
+            peaks[step] = peak
+    timeline = " ".join(f"{name}={marks[name] - started:.2f}" for name in order if name in marks)
+    return stages, timeline, peaks
 
 
 def bare_openpyxl(path: Path, out: Path) -> float:
@@ -109,19 +148,23 @@ def run_one(rows: int, args: argparse.Namespace, workdir: Path) -> dict[str, obj
         subprocess.run([cli, "status"], env=env, capture_output=True, check=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started, wall_started = time.perf_counter(), time.time()
-    done = subprocess.run([cli, "translate", str(workbook)], env=env, capture_output=True, text=True, check=False)
+    command = subprocess.Popen([cli, "translate", str(workbook)], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    rss = RssSampler(command.pid)
+    _, stderr = command.communicate()
     wall = time.perf_counter() - started
+    rss.join()
     ended = wall_started + wall
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if done.returncode != 0:
-        raise SystemExit(f"translate failed for {rows} rows:\n{done.stderr}")
+    if command.returncode != 0:
+        raise SystemExit(f"translate failed for {rows} rows:\n{stderr}")
     requests = server.request_count if server else None
     request_times = [r["time"] for r in server.requests] if server else []
     if server:
         server.stop()
     targets = 2  # English, 日本語
     ideal_requests = targets * math.ceil(unique / args.batch)
-    stages, timeline = run_figures(home, wall_started, ended, request_times)
+    stages, timeline, step_peaks = run_figures(home, wall_started, ended, request_times, rss)
     bare = bare_openpyxl(workbook, workdir / f"bare_{rows}.xlsx")
     ideal_llm = (requests or ideal_requests) / args.concurrency * args.latency_ms / 1000 if server else None
     return {
@@ -135,6 +178,7 @@ def run_one(rows: int, args: argparse.Namespace, workdir: Path) -> dict[str, obj
         "timeline": timeline,
         "bare_openpyxl_s": bare,
         "peak_rss_mib": peak_kib / 1024 if peak_kib > before else None,
+        "step_peaks": step_peaks,
     }
 
 
@@ -175,6 +219,9 @@ def main() -> None:
             print(" | ".join(str(c) for c in cells), flush=True)
             home = "fresh" if args.fresh_home else "existing"
             print(f"  timeline (s, {home} DAGSTER_HOME): {r['timeline']}", flush=True)
+            if r["step_peaks"]:
+                peaks = " ".join(f"{step}={mib:.0f}" for step, mib in r["step_peaks"].items())
+                print(f"  peak RSS per step (MiB, sampled every 50 ms): {peaks}", flush=True)
 
 
 if __name__ == "__main__":
