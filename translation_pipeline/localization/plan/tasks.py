@@ -88,24 +88,32 @@ def _task_contexts(work: pd.DataFrame, tasks: int) -> list[str]:
     """Per task (`work["task_id"]` 1..tasks): the first MAX_CONTEXTS_PER_TASK distinct contexts of its rows, in
     row order, joined with " | " and capped at MAX_CONTEXT_CHARS. A row's context is `speaker: …; note: …; key: …`
     without the parts that are empty. One pass over the rows, a chunk of them at a time: a context beyond a task's
-    first few is never kept. Equal contexts are one string: a row's task for each target language has the same
-    (1,000,000 rows of two targets: 1.6 million contexts, about half of them the same as another)."""
+    first few is never kept. A context equal to the one before it is that string: a row's cells for each target
+    language come one after the other, and so do their tasks (1,000,000 rows of two targets: 1.6 million contexts,
+    about half of them the same as the one before; no dict of every context is held to find them)."""
     first: list[str] = [""] * tasks
-    distinct: dict[str, str] = {}
     more: dict[int, list[str]] = {}  # the tasks with several distinct contexts: all of them, up to the cap
+    previous = ""
     for task_id, speaker, note, key in chunked_row_values(work, "task_id", "speaker", "note", "key"):
         number = task_id - 1
         context = "; ".join(filter(None, (speaker and f"speaker: {speaker}", note and f"note: {note}", f"key: {key}")))
+        if context == previous:
+            context = previous
+        previous = context
         if not first[number]:
-            first[number] = distinct.setdefault(context, context)
+            first[number] = context
         elif context != first[number]:
             seen = more.setdefault(number, [first[number]])
             if len(seen) < MAX_CONTEXTS_PER_TASK and context not in seen:
                 seen.append(context)
     for number, seen in more.items():
         first[number] = " | ".join(seen)
-    capped = (context[:MAX_CONTEXT_CHARS] for context in first)  # a slice of a short string is that string
-    return [distinct.setdefault(context, context) for context in capped]
+    shared, previous = [], ""
+    for context in first:
+        context = context[:MAX_CONTEXT_CHARS]  # a slice of a short string is that string
+        previous = previous if context == previous else context
+        shared.append(previous)
+    return shared
 
 
 def plan_tasks(
@@ -124,8 +132,8 @@ def plan_tasks(
         empty_tasks = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _TASK_DTYPES.items()})
         empty_assign = pd.DataFrame({c: pd.Series(dtype=_ASSIGNMENT_DTYPES[c]) for c in AssignmentSchema.columns})
         return TaskPlan(validated(TaskSchema, empty_tasks), validated(AssignmentSchema, empty_assign))
-    # each cell's task, numbered in order of first appearance; the grouping itself is not kept (its keys' hash
-    # tables and codes: about 180 MB at 1,000,000 rows while the contexts are made)
+    # each cell's task, numbered in order of first appearance; the grouping itself (a hash table and codes per key)
+    # is not kept while the contexts are made
     group = work.groupby(group_keys, sort=False).ngroup().to_numpy(dtype="int64")
     count = int(group.max()) + 1
     first = np.flatnonzero(np.concatenate([[True], group[1:] > np.maximum.accumulate(group)[:-1]]))
@@ -182,8 +190,9 @@ def item_id(task_id: int) -> str:
 
 
 class TaskTexts:
-    """A text (or None) per task of a task table, put by task id or item id as answers are stored: one array, not
-    a dict entry and an item id string per answer (1.6 million answers at 1,000,000 rows: about 180 MB)."""
+    """A text (or None) per task of a task table, put by item id as answers are stored: one array, not a dict entry
+    and an item id string per answer (1.6 million answers at 1,000,000 rows; `translations` then peaked at 1,407
+    MiB instead of 1,546)."""
 
     def __init__(self, task_ids: np.ndarray) -> None:
         self._rows = np.full(int(task_ids.max()) + 1 if len(task_ids) else 1, -1, dtype=np.int64)
@@ -198,8 +207,9 @@ class TaskTexts:
 
 class PlannedItems(Sequence[BatchItem]):
     """The items of one planned batch, each made from the task table's columns when it is read: a plan of
-    1,000,000 rows of two targets has 1.6 million items, and a BatchItem held for each, with its id, cost about
-    190 MB for the whole of the `translations` step. A cut of them (a slice) is a tuple."""
+    1,000,000 rows of two targets has 1.6 million items, each a BatchItem and an id string held for the whole of
+    the `translations` step before (which peaked at 1,546 MiB instead of 1,644 without them, and without a hash
+    per source text in the memory lookups). A cut of them (a slice) is a tuple."""
 
     __slots__ = ("_columns", "_rows")
 
