@@ -56,9 +56,10 @@ def part_path(path: UPath, part: str) -> UPath:
 class Stored(Generic[T]):
     """An input loaded when the step takes it (`{"stored": True}` in its metadata), and then held by the step alone.
 
-    Dagster holds a step's inputs until the step ends, and a step storing its output holds that output twice over
-    while it is pickled; a step that needs a large input for part of its work takes it, and lets go of it before
-    its output is stored (the split: the cell table, 2 million rows at 1,000,000 rows of two targets)."""
+    Dagster holds a step's inputs until the step ends; a step that needs a large input for part of its work takes
+    it and lets go of it once used: the split its cell table (2 million rows at 1,000,000 rows of two targets)
+    before it stores its plan, the export the plan's tasks and assignments and the translations once they are
+    merged into the cells' outcomes."""
 
     def __init__(self, load: Callable[[], T]) -> None:
         self._load: Callable[[], T] | None = load
