@@ -68,3 +68,17 @@ def test_outputs_pickled_by_earlier_releases_load() -> None:
     buffer = io.BytesIO()
     Earlier(buffer, 4).dump(np.array(["en", "ja", "ja"], dtype=object))
     assert pickle.loads(buffer.getvalue()).tolist() == ["en", "ja", "ja"]
+
+
+def test_string_columns_stored_uncompressed_before_still_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    def uncompressed(strings: np.ndarray) -> list[tuple[bytes, np.ndarray]]:
+        texts = strings.tolist()
+        return [("".join(texts).encode("utf-8", "surrogatepass"), np.array([len(t) for t in texts], dtype=np.int32))]
+
+    table = pd.DataFrame({"text": pd.array([f"文本 {i}" for i in range(COMPACT_MAX_DISTINCT * 2)], dtype="str")})
+    with monkeypatch.context() as patched:
+        patched.setattr(compact_pickle, "_segment", uncompressed)
+        buffer = io.BytesIO()
+        CompactPickler(buffer, pickle.HIGHEST_PROTOCOL).dump(table)
+    assert pickle.loads(buffer.getvalue()).equals(table)
+    assert _round_trip(table).equals(table)

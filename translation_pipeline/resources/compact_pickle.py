@@ -6,11 +6,11 @@ many strings as UTF-8 text and codes.
   whole output is written and unpickling until it is read: 1,000,000 rows of two targets, a table of 2 million
   cells, cost 16 MB per such column both ways.
 - A column of many distinct strings (cell references, keys, source texts) is pickled as the strings the pickle
-  has not stored yet, UTF-8 encoded 65,536 to a bytes object (`StringPool`), and each row's position among the
-  pickle's strings. Pickle itself keeps an entry per string object in its memo while it writes (and Python keeps
-  the UTF-8 form of each non-ASCII string it pickles for as long as that string lives), and unpickling keeps a
-  list of every row's object. 1,000,000 rows of two targets: the split, which loads the cell table and stores
-  the plan, peaked at 1,553 MiB instead of 1,652.
+  has not stored yet, UTF-8 encoded and compressed 65,536 to a bytes object (`StringPool`), and each row's
+  position among the pickle's strings. Pickle itself keeps an entry per string object in its memo while it writes
+  (and Python keeps the UTF-8 form of each non-ASCII string it pickles for as long as that string lives), and
+  unpickling keeps a list of every row's object. 1,000,000 rows of two targets: the split, which loads the cell
+  table and stores the plan, peaked at 1,553 MiB instead of 1,652.
 
 What loads is the same table, its strings shared as they were: a string object in several columns (the cell
 reference of the plan's assignments and of its version's cells) is stored once and loads as one object.
@@ -19,6 +19,7 @@ reference of the plan's assignments and of its version's cells) is stored once a
 from __future__ import annotations
 
 import pickle
+import zlib
 from typing import Any
 
 import numpy as np
@@ -72,11 +73,13 @@ class StringPool:
             self.size += len(fresh)
         return positions, new
 
-    def extend(self, segment: list[tuple[bytes, np.ndarray]]) -> None:
-        """Add the strings of a column's segment (`_segment`)."""
+    def extend(self, segment: list[tuple[bytes, np.ndarray]] | list[tuple[str, bytes, np.ndarray]]) -> None:
+        """Add the strings of a column's segment (`_segment`; its chunks uncompressed, without their codec, in
+        outputs stored before it compressed them)."""
         parts = [self.strings]
-        for data, lengths in segment:
-            text = data.decode(*_UTF8)
+        for chunk in segment:
+            *codec, data, lengths = chunk
+            text = (zlib.decompress(data) if codec == ["zlib"] else data).decode(*_UTF8)
             ends = np.cumsum(lengths).tolist()
             chunk = np.empty(len(ends), dtype=object)
             chunk[:] = [text[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
@@ -85,10 +88,15 @@ class StringPool:
             self.strings = np.concatenate(parts)
 
 
-def _segment(strings: np.ndarray) -> list[tuple[bytes, np.ndarray]]:
-    """Strings as (UTF-8 of POOL_CHUNK of them joined, the length of each)."""
+def _segment(strings: np.ndarray) -> list[tuple[str, bytes, np.ndarray]]:
+    """Strings as ("zlib", UTF-8 of POOL_CHUNK of them joined and compressed, the length of each). Pickle holds every
+    object it writes until the whole output is written, and unpickling every object it reads until it has read all:
+    compressed, the text is a fraction of the size to hold."""
     chunks = (strings[start : start + POOL_CHUNK].tolist() for start in range(0, len(strings), POOL_CHUNK))
-    return [("".join(c).encode(*_UTF8), np.fromiter(map(len, c), dtype=np.int32, count=len(c))) for c in chunks]
+    return [
+        ("zlib", zlib.compress("".join(c).encode(*_UTF8), 1), np.fromiter(map(len, c), dtype=np.int32, count=len(c)))
+        for c in chunks
+    ]
 
 
 def _plain(value: object) -> bool:
@@ -96,9 +104,7 @@ def _plain(value: object) -> bool:
     return value is None or value is pd.NA or type(value) in (float, int, bool)
 
 
-def _pooled_array(
-    pool: StringPool, segment: list[tuple[bytes, np.ndarray]], others: list, positions: np.ndarray
-) -> np.ndarray:
+def _pooled_array(pool: StringPool, segment: list, others: list, positions: np.ndarray) -> np.ndarray:
     """A many-string column (`CompactPickler`): its new strings join the pool, then each row's object by position
     (the pool's strings, then `others`)."""
     pool.extend(segment)
