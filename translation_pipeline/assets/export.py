@@ -27,7 +27,7 @@ from translation_pipeline.localization.read.ledger import needs_attention, skipp
 from translation_pipeline.localization.versions.plan import WrittenCells, record_version, version_report
 from translation_pipeline.localization.write.export import CellFill, export_workbook, written_text
 from translation_pipeline.resources.files import DataDirResource
-from translation_pipeline.resources.io_manager import STORED, Stored
+from translation_pipeline.resources.io_manager import Stored, stored_in
 from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.settings import load_settings
 
@@ -64,10 +64,7 @@ def _version_metadata(report) -> dict[str, object]:
 # merged into the cells' outcomes (resources/io_manager.py)
 @dg.asset(
     **ASSET_DEFAULTS, kinds={"excel"}, code_version="2", check_specs=EXPORT_CHECKS,
-    ins={
-        "translation_tasks": dg.AssetIn(metadata={"plan_without": ["contexts"], "stored": True}, dagster_type=STORED),
-        "translations": dg.AssetIn(metadata={"stored": True}, dagster_type=STORED),
-    },
+    ins={"translation_tasks": stored_in(plan_without=["contexts"]), "translations": stored_in()},
 )  # fmt: skip
 @records_failure
 def translated_workbook(

@@ -18,7 +18,7 @@ from translation_pipeline.localization.versions.classify import STATUSES
 from translation_pipeline.localization.versions.lineage import lineage_of
 from translation_pipeline.localization.versions.plan import plan_version
 from translation_pipeline.resources.files import DataDirResource
-from translation_pipeline.resources.io_manager import STORED, Stored
+from translation_pipeline.resources.io_manager import Stored, stored_in
 from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.settings import load_settings
@@ -27,7 +27,7 @@ from translation_pipeline.settings import load_settings
 # the cell table is taken, and let go of once planned: not held while the plan is stored (resources/io_manager.py)
 @dg.asset(
     **ASSET_DEFAULTS, kinds={"pandas"}, code_version="3", check_specs=TASK_CHECKS,
-    ins={"source_workbook": dg.AssetIn(metadata={"stored": True}, dagster_type=STORED)},
+    ins={"source_workbook": stored_in()},
 )  # fmt: skip
 @records_failure
 def translation_tasks(

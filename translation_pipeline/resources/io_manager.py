@@ -72,8 +72,13 @@ class Stored(Generic[T]):
         return load()
 
 
-# for the `dagster_type` of a stored input: Dagster makes no type of a generic class's annotation
+# the `dagster_type` of a stored input: Dagster makes no type of a generic class's annotation
 STORED = dg.PythonObjectDagsterType(Stored, name="Stored")
+
+
+def stored_in(**metadata: Any) -> dg.AssetIn:
+    """An asset input its step takes (`Stored`), with the IO manager's other `metadata` (`plan_without`)."""
+    return dg.AssetIn(metadata={**metadata, "stored": True}, dagster_type=STORED)
 
 
 class StoredPlan(NamedTuple):

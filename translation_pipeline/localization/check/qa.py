@@ -43,7 +43,7 @@ from openpyxl.utils.escape import unescape
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from translation_pipeline.localization.check.glossary import Glossary
-from translation_pipeline.localization.frames import chunked_row_values, row_values
+from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.read.ledger import FAILED, NOT_WRITTEN, TOO_LONG, SkipEntry, ledger_table
 from translation_pipeline.localization.scripts import LATIN, language_scripts, script_pattern
 from translation_pipeline.localization.translate.contract import FORMULA_STARTS, REPLACEMENT
@@ -268,10 +268,13 @@ def findings(
 def summarize(outcomes: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
     """Per sheet and language: cells to fill, filled, failed, not written, coverage, findings by rule."""
     keys = ["sheet", "language"]
-    unwritten = set(row_values(issues.loc[issues["rule"] == "export"], "sheet", "cell"))
-    not_written = (
-        [pair in unwritten for pair in chunked_row_values(outcomes, "sheet", "cell")] if unwritten else False
-    )  # not an index of every (sheet, cell) pair
+    export = issues.loc[issues["rule"] == "export"]
+    # the cells whose sheet and reference are among the few unwritten ones, then those pairs: no index of every pair
+    not_written = outcomes["cell"].isin(export["cell"]) & outcomes["sheet"].isin(export["sheet"])
+    if not_written.any():
+        unwritten = set(row_values(export, "sheet", "cell"))
+        candidates = outcomes[not_written]
+        not_written[not_written] = [pair in unwritten for pair in row_values(candidates, "sheet", "cell")]
     cells = outcomes.assign(failed=outcomes["status"] != "translated", not_written=not_written)
     table = cells.groupby(keys, sort=False).agg(
         to_fill=("cell", "size"), failed=("failed", "sum"), not_written=("not_written", "sum")

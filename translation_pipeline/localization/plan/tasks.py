@@ -189,6 +189,11 @@ def item_id(task_id: int) -> str:
     return f"t{task_id}"
 
 
+def task_id_of(item: str) -> int:
+    """The task id of an item id (`item_id`)."""
+    return int(item[1:])
+
+
 class TaskTexts:
     """A text (or None) per task of a task table, put by item id as answers are stored: one array, not a dict entry
     and an item id string per answer (1.6 million answers at 1,000,000 rows; `translations` then peaked at 1,407
@@ -202,7 +207,7 @@ class TaskTexts:
     def put_items(self, answers: Mapping[str, str]) -> None:
         """Texts by item id (`item_id`)."""
         for item, text in answers.items():
-            self.texts[self._rows[int(item[1:])]] = text
+            self.texts[self._rows[task_id_of(item)]] = text
 
 
 class PlannedItems(Sequence[BatchItem]):
@@ -243,20 +248,21 @@ class PlannedItems(Sequence[BatchItem]):
 class _ItemColumns:
     """The task table's columns that make its batch items."""
 
-    task_ids: list[int]
+    task_ids: np.ndarray
     texts: np.ndarray
     contexts: np.ndarray
     max_lengths: list[int | None]
 
     def item(self, row: int) -> BatchItem:
-        return BatchItem(item_id(self.task_ids[row]), self.texts[row], self.contexts[row], self.max_lengths[row])
+        task_id = int(self.task_ids[row])
+        return BatchItem(item_id(task_id), self.texts[row], self.contexts[row], self.max_lengths[row])
 
 
 def request_batches(tasks: pd.DataFrame) -> list[RequestBatch]:
     """The request batches of a task table, in the order their batch ids first appear; their items are made as
     they are read (`PlannedItems`)."""
     columns = _ItemColumns(
-        tasks["task_id"].tolist(),
+        tasks["task_id"].to_numpy(dtype="int64"),  # not a Python int per task, held for the step
         np.asarray(tasks["source_text"], dtype=object),
         np.asarray(tasks["context"], dtype=object),
         [None if pd.isna(value) else int(value) for value in tasks["max_length"].tolist()],
