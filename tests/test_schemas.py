@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from translation_pipeline.localization.schemas import CellSchema, TableError, validated
+from translation_pipeline.localization.schemas import CellSchema, TableError, unique_rows, validated
 
 
 def cells(target_cells: list[str], texts: list[str | None]) -> pd.DataFrame:
@@ -21,7 +21,7 @@ def cells(target_cells: list[str], texts: list[str | None]) -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("frame", "expected"),
     [
-        (cells(["C2", "C2"], ["确定", "取消"]), "the cells table (multiple fields uniqueness; e.g. UI, C2)"),
+        (cells(["C2", "C2"], ["确定", "取消"]), "the cells table (no two rows share sheet, target_cell; e.g. UI, C2)"),
         (cells(["C2", "2C"], ["确定", "取消"]), "the column 'target_cell' (str_matches("),
         (cells(["C2", "C3"], ["确定", None]), "the cells table (source_text is set exactly for text sources; e.g."),
     ],
@@ -37,3 +37,28 @@ def test_a_broken_table_is_one_line_naming_the_rule(frame: pd.DataFrame, expecte
 def test_a_valid_table_passes_unchanged() -> None:
     frame = cells(["C2", "C3"], ["确定", "取消"])
     assert validated(CellSchema, frame).equals(frame)
+
+
+class Colliding(str):
+    """Text whose hash is the same for every value: rows whose hashes are equal are compared by value."""
+
+    def __hash__(self) -> int:
+        return 1
+
+
+@pytest.mark.parametrize(
+    ("sheets", "targets", "repeated"),
+    [
+        (["UI", "UI", "Menu"], ["C2", "C3", "C2"], []),
+        (["UI", "UI", "UI"], ["C2", "C3", "C2"], [0, 2]),
+        # the same values in other columns are not a repeat
+        (["C2", "UI"], ["UI", "C2"], []),
+        ([Colliding("UI")] * 3, [Colliding("C2"), Colliding("C3"), Colliding("C4")], []),
+        ([Colliding("UI")] * 3, [Colliding("C2"), Colliding("C3"), Colliding("C2")], [0, 2]),
+    ],
+)
+def test_unique_rows_flags_exactly_the_rows_that_repeat(sheets: list, targets: list, repeated: list[int]) -> None:
+    frame = pd.DataFrame({"sheet": pd.Series(sheets, dtype=object), "target_cell": pd.Series(targets, dtype=object)})
+    check = unique_rows("sheet", "target_cell")
+    result = check(frame).check_output
+    assert result.tolist() == [i not in repeated for i in range(len(frame))]
