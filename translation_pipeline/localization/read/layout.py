@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from array import array
 from dataclasses import dataclass, field
 
 from openpyxl.utils import get_column_letter
@@ -415,11 +416,16 @@ def _decide_columns(
     sheet = plan.layout.sheet
     matcher = headers.matcher
     columns = sorted({c for _, cells in data for c in cells} | set(header_texts))
-    values: dict[int, list[tuple[int, object]]] = {c: [] for c in columns}
+    # each column's text cells as two flat lists, their row numbers and their texts: not a (row, cell) tuple per
+    # cell (a million rows of six columns: six million tuples, about 380 MB, held while the columns are decided)
+    text_rows: dict[int, array[int]] = {c: array("i") for c in columns}  # Excel's rows fit 32 bits
+    text_cells: dict[int, list[str]] = {c: [] for c in columns}
     for number, cells in data:
         for column, cell in cells.items():
-            values[column].append((number, cell))
-    text_count = {c: sum(1 for _, cell in values[c] if _is_text(cell)) for c in columns}
+            if _is_text(cell):
+                text_rows[column].append(number)
+                text_cells[column].append(cell)
+    text_count = {c: len(text_cells[c]) for c in columns}
     ignored = {_column_letter_number(x) for x in (explicit.ignore if explicit else ())}
     explicit_targets = {_column_letter_number(k): matcher.canonical(v) for k, v in (explicit.targets or {}).items()} \
         if explicit else {}  # fmt: skip
@@ -464,7 +470,7 @@ def _decide_columns(
             continue
         if not text_count[c]:
             continue
-        texts = [cell for _, cell in values[c] if _is_text(cell)]
+        texts = text_cells[c]
         if role not in ("source", "generic", None) and role in CONTEXT_HEADERS:
             if role == "note":  # several note-like columns (comments, scene, ...) all go into the context
                 plan.extra_notes.append(c)
@@ -495,7 +501,7 @@ def _decide_columns(
 
     def column_cells(c: int, *, with_empty: bool) -> list[tuple[int, int]]:
         """Column c's text cells; `with_empty`: also its empty cells beside source text (what a person fills)."""
-        cells = [(n, c) for n, cell in values[c] if _is_text(cell)]
+        cells = [(n, c) for n in text_rows[c]]
         if with_empty:
             cells = sorted({*cells, *((n, c) for n, row in data if c not in row and _is_text(row.get(source)))})
         return cells
