@@ -26,14 +26,16 @@ from __future__ import annotations
 import fnmatch
 import re
 from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string
 
 from translation_pipeline.localization.read import ledger
 from translation_pipeline.localization.read.content import identify_column, looks_like_keys, script_profile
-from translation_pipeline.localization.read.grid import Row, SheetGrid, is_text
+from translation_pipeline.localization.read.grid import Row, Rows, SheetGrid, is_text
 from translation_pipeline.localization.read.languages import LanguageMatcher, normalize_header
 from translation_pipeline.localization.read.ledger import SkipEntry
 
@@ -145,7 +147,7 @@ class SheetPlan:
     """A sheet's layout, its data rows and column numbers, and its ledger entries."""
 
     layout: SheetLayout
-    data: list[Row] = field(default_factory=list)
+    data: Rows = field(default_factory=lambda: SheetGrid().rows)
     source: int | None = None
     targets: dict[str, int] = field(default_factory=dict)
     context: dict[str, int] = field(default_factory=dict)
@@ -232,7 +234,7 @@ class _Headers:
         )
 
 
-def find_header(rows: list[Row], matcher: LanguageMatcher) -> int | None:
+def find_header(rows: Sequence[Row], matcher: LanguageMatcher) -> int | None:
     """Index in `rows` of the header row, or None for a table without one (see the module docstring)."""
     headers = _Headers(matcher)
     for index, (_, cells) in enumerate(rows[:HEADER_SCAN_ROWS]):
@@ -287,22 +289,22 @@ def plan_sheet(
     return plan
 
 
-def _skip_rows(plan: SheetPlan, rows: list[Row], code: str, reason: str, how: str = "") -> None:
+def _skip_rows(plan: SheetPlan, rows: Iterable[Row], code: str, reason: str, how: str = "") -> None:
     cells = [(number, c) for number, row in rows for c in _text_cells(row)]
     if cells:
         plan.skips.append(SkipEntry(plan.layout.sheet, code, reason, how, cells))
 
 
 def _split_header(
-    plan: SheetPlan, rows: list[Row], headers: _Headers, explicit: ExplicitLayout | None
-) -> tuple[list[int], list[Row]]:
+    plan: SheetPlan, rows: Rows, headers: _Headers, explicit: ExplicitLayout | None
+) -> tuple[list[int], Rows]:
     """(header row numbers, data rows)."""
     if explicit is not None and (explicit.header_rows is not None or explicit.data_start is not None):
         header_rows = list(explicit.header_rows or [])
         start = explicit.data_start or (max(header_rows) + 1 if header_rows else 1)
         plan.layout.header_rows = header_rows
         plan.layout.header_row = header_rows[0] if header_rows else None
-        return header_rows, [r for r in rows if r[0] >= start and r[0] not in header_rows]
+        return header_rows, rows.numbered(lambda number: number >= start and number not in header_rows)
     index = find_header(rows, headers.matcher)
     if index is None:
         return [], rows
@@ -332,31 +334,35 @@ def _split_header(
     return header_rows, rows[position:]
 
 
-def _cut_second_table(
-    plan: SheetPlan, data: list[Row], rows: list[Row], header_rows: list[int], headers: _Headers
-) -> list[Row]:
+def _cut_second_table(plan: SheetPlan, data: Rows, rows: Rows, header_rows: list[int], headers: _Headers) -> Rows:
     if not header_rows:
         return data
-    main = headers.languages(dict(rows).get(_language_header(rows, header_rows, headers), {}))
-    kept: list[Row] = []  # the rows themselves, not new tuples of them (a million rows: 56 MB)
+    main = headers.languages(rows.by_number(header_rows).get(_language_header(rows, header_rows, headers), {}))
+    repeated: list[int] = []  # positions in `data` of the header repeated
+    end = len(data)
     previous = header_rows[-1]
-    for position, row in enumerate(data):
-        number, cells = row
+    for position, number in enumerate(data.numbers()):  # a row is made only after a blank row
         after_blank = number > previous + 1
         previous = number
-        if after_blank and (headers.is_header(cells) or _foreign_header(cells, main)):
+        if not after_blank:
+            continue
+        cells = data[position][1]
+        if headers.is_header(cells) or _foreign_header(cells, main):
             if headers.languages(cells) == main:
                 plan.skips.append(SkipEntry(
                     plan.layout.sheet, ledger.SECOND_HEADER_ROW, f"the header repeated in row {number}",
                     "", [(number, c) for c in _text_cells(cells)],
                 ))  # fmt: skip
+                repeated.append(position)
                 continue
             _skip_rows(plan, data[position:], ledger.BELOW_SECOND_TABLE,
                        f"below a second table starting in row {number} (blank row above, other columns)",
                        "give this sheet a layout, or move the second table to its own sheet")  # fmt: skip
-            return kept
-        kept.append(row)
-    return kept
+            end = position
+            break
+    if not repeated and end == len(data):
+        return data
+    return data.kept(np.setdiff1d(np.arange(end), repeated))
 
 
 def _foreign_header(cells: Cells, main: dict[int, str]) -> bool:
@@ -375,10 +381,10 @@ def _foreign_header(cells: Cells, main: dict[int, str]) -> bool:
     return False
 
 
-def _language_header(rows: list[Row], header_rows: list[int], headers: _Headers) -> int | None:
+def _language_header(rows: Rows, header_rows: list[int], headers: _Headers) -> int | None:
     """The header row that names the languages: the first of the block naming two of them, else the first with
     a language or role name."""
-    by_number = dict(rows)
+    by_number = rows.by_number(header_rows)
     for number in header_rows:
         if headers.names_two_languages(by_number.get(number, {})):
             return number
@@ -388,10 +394,10 @@ def _language_header(rows: list[Row], header_rows: list[int], headers: _Headers)
     return header_rows[-1] if header_rows else None
 
 
-def _header_texts(rows: list[Row], header_rows: list[int], headers: _Headers) -> dict[int, str]:
+def _header_texts(rows: Rows, header_rows: list[int], headers: _Headers) -> dict[int, str]:
     """{column: header text}: the language-naming row's cell, else the nearest other header row's (a type row
     `int | string` under `ID | 简体中文 | EN` names no column)."""
-    by_number = dict(rows)
+    by_number = rows.by_number(header_rows)
     named = _language_header(rows, header_rows, headers)
     texts: dict[int, str] = {}
     for number in [named, *(n for n in reversed(header_rows) if n != named)]:
@@ -406,7 +412,7 @@ def _column_letter_number(letter: str) -> int:
 
 def _decide_columns(
     plan: SheetPlan,
-    data: list[Row],
+    data: Rows,
     header_texts: dict[int, str],
     headers: _Headers,
     wanted_source: str | None,
@@ -415,16 +421,18 @@ def _decide_columns(
 ) -> None:
     sheet = plan.layout.sheet
     matcher = headers.matcher
-    columns = sorted({c for _, cells in data for c in cells} | set(header_texts))
+    columns = sorted(data.columns() | set(header_texts))
     # each column's text cells as two flat lists, their row numbers and their texts: not a (row, cell) tuple per
     # cell (a million rows of six columns: six million tuples, about 380 MB, held while the columns are decided)
-    text_rows: dict[int, array[int]] = {c: array("i") for c in columns}  # Excel's rows fit 32 bits
-    text_cells: dict[int, list[str]] = {c: [] for c in columns}
-    for number, cells in data:
-        for column, cell in cells.items():
+    numbers = data.numbers()
+    text_rows: dict[int, array[int]] = {}  # Excel's rows fit 32 bits
+    text_cells: dict[int, list[str]] = {}
+    for c in columns:
+        text_rows[c], text_cells[c] = array("i"), []
+        for number, cell in zip(numbers, data.column(c), strict=True):
             if _is_text(cell):
-                text_rows[column].append(number)
-                text_cells[column].append(cell)
+                text_rows[c].append(number)
+                text_cells[c].append(cell)
     text_count = {c: len(text_cells[c]) for c in columns}
     ignored = {_column_letter_number(x) for x in (explicit.ignore if explicit else ())}
     explicit_targets = {_column_letter_number(k): matcher.canonical(v) for k, v in (explicit.targets or {}).items()} \
@@ -503,7 +511,8 @@ def _decide_columns(
         """Column c's text cells; `with_empty`: also its empty cells beside source text (what a person fills)."""
         cells = [(n, c) for n in text_rows[c]]
         if with_empty:
-            cells = sorted({*cells, *((n, c) for n, row in data if c not in row and _is_text(row.get(source)))})
+            beside = zip(numbers, data.column(c), data.column(source), strict=True)
+            cells = sorted({*cells, *((n, c) for n, cell, text in beside if cell is None and _is_text(text))})
         return cells
 
     # one column per language: a header or layout beats content, then the leftmost

@@ -16,6 +16,7 @@ import itertools
 import re
 import zipfile
 import zlib
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -299,7 +300,7 @@ def check_headers(
             for sheet in package.sheets:
                 if sheet.part is None:
                     continue
-                grid = SheetGrid(rows=list(itertools.islice(package.rows(sheet), HEADER_SCAN_ROWS)))
+                grid = SheetGrid.of_rows(itertools.islice(package.rows(sheet), HEADER_SCAN_ROWS))
                 explicit = next((x for x in (layouts or []) if x.matches(path.name, sheet.name)), None)
                 plan = plan_sheet(sheet.name, grid, matcher, explicit=explicit, hidden=sheet.hidden,
                                   include_hidden=include_hidden)  # fmt: skip
@@ -348,7 +349,7 @@ def read_workbook(
                 )  # fmt: skip
                 if (frame := _cell_frame(plan, grid)) is not None:
                     frames.append(frame)
-                plan.data = []  # the sheet's rows are in its frame now: one sheet's grid in memory at a time
+                plan.data = SheetGrid().rows  # the sheet's rows are in its frame now: one sheet's grid at a time
                 plans.append(plan)
     except READ_ERRORS as error:
         raise WorkbookError(name, _damaged(error)) from error
@@ -406,13 +407,15 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
         ledger.VALUE_TARGET: SkipEntry(sheet, ledger.VALUE_TARGET, "target cell holds a number, date or TRUE/FALSE, "
                                        f"not text: {never}", "clear the cell (Delete) to have it translated"),
     }  # fmt: skip
-    # one entry per data row, then one frame per target language built from those columns
+    # one entry per data row kept, read column by column (`plan.data` makes no row), then the cells' columns
+    data = plan.data
+    targets = list(plan.targets.items())
+    target_values = {column: data.column(column) for _, column in targets}
     numbers: list[int] = []
-    rows: list[dict] = []
+    kept = array("i")  # the rows' positions in `data`
     kinds: list[str] = []
     texts: list[str | None] = []
-    for number, row in plan.data:
-        source = row.get(plan.source)
+    for position, (number, source) in enumerate(zip(data.numbers(), data.column(plan.source), strict=True)):
         kind = "blank" if source is None else classify(source, None) if type(source) is str else kind_of(source)
         text = source if kind == "text" else None
         if text is not None and len(text) >= MAX_CELL_CHARS:
@@ -421,40 +424,47 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
         if text is not None and _IDENTIFIER_RE.match(text):
             identifiers.cells.append((number, plan.source))
             continue
-        if kind == "formula" and any(column not in row for column in plan.targets.values()):
+        if kind == "formula" and any(values[position] is None for values in target_values.values()):
             formulas.cells.append((number, plan.source))
         if kind == "text":
-            for code, column in plan.targets.items():
-                value = row.get(column)
+            for code, column in targets:
+                value = target_values[column][position]
                 found = (stand_in(value, text, code) if type(value) is str
                          else None if value is None else _NOT_TEXT[kind_of(value)])  # fmt: skip
                 if found and not grid.owned(number, column):  # an owned cell is reported as such
                     stand_ins[found].cells.append((number, column))
         numbers.append(number)
-        rows.append(row)
+        kept.append(position)
         kinds.append(kind)
         texts.append(text)
     if not numbers:
         plan.skips += [e for e in (owned, too_long, identifiers, formulas, *stand_ins.values()) if e.cells]
         return None
 
+    def kept_values(column: int | None) -> list[object]:
+        """The column's value (None: empty) in each row kept."""
+        if column is None:
+            return [None] * len(kept)
+        values = data.column(column)
+        return [values[position] for position in kept]
+
     def column_text(column: int | None) -> list[str]:
-        return [""] * len(rows) if column is None else [_text(plain(row.get(column))) for row in rows]
+        return [_text(plain(value)) for value in kept_values(column)]
 
     keys = [k or f"{sheet}!{n}" for k, n in zip(column_text(context.get("key")), numbers, strict=True)]
     notes = [column_text(c) for c in [context.get("note"), *plan.extra_notes] if c is not None]
-    note = ["; ".join(filter(None, parts)) for parts in zip(*notes, strict=True)] if notes else [""] * len(rows)
-    limit_column = context.get("max_length")
-    limits = [None] * len(rows) if limit_column is None else [_max_length(plain(r.get(limit_column))) for r in rows]
+    note = ["; ".join(filter(None, parts)) for parts in zip(*notes, strict=True)] if notes else [""] * len(kept)
+    limits = [_max_length(plain(value)) for value in kept_values(context.get("max_length"))]
+    targets_kept = {column: [values[position] for position in kept] for column, values in target_values.items()}
+    del target_values
     # one entry per cell, in the order the reader always had: row by row, each row's targets left to right. The
     # columns are built as arrays, never as a frame per target to concatenate and sort (each a copy of them all)
-    targets = list(plan.targets.items())
-    keep = np.ones(len(rows) * len(targets), dtype=bool)
+    keep = np.ones(len(kept) * len(targets), dtype=bool)
     if grid.owned_ranges:
         for index, (_, column) in enumerate(targets):
             mine = [grid.owned(n, column) for n in numbers]
-            owned.cells += [(n, column) for n, m, k, row in zip(numbers, mine, kinds, rows, strict=True)
-                            if m and k == "text" and column not in row]  # fmt: skip
+            beside = zip(numbers, mine, kinds, targets_kept[column], strict=True)
+            owned.cells += [(n, column) for n, m, k, value in beside if m and k == "text" and value is None]
             keep[index :: len(targets)] = [not m for m in mine]
     plan.skips += [e for e in (owned, too_long, identifiers, formulas, *stand_ins.values()) if e.cells]
 
@@ -470,12 +480,12 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
     columns = {
         "sheet": sheet, "row": spread(numbers, "int64"), "key": spread(keys), "source_language": source_language,
         "source_text": spread(texts), "source_kind": spread(kinds),
-        "target_language": np.tile(np.asarray([code for code, _ in targets], dtype=object), len(rows))[keep],
+        "target_language": np.tile(np.asarray([code for code, _ in targets], dtype=object), len(kept))[keep],
         "target_cell": per_target(lambda _, letter: [f"{letter}{n}" for n in numbers]),
-        "target_filled": per_target(lambda column, _: [column in row for row in rows]).astype(bool),  # object: stacked
+        "target_filled": per_target(lambda column, _: [v is not None for v in targets_kept[column]]).astype(bool),
         "speaker": spread(column_text(context.get("speaker"))), "note": spread(note),
         "max_length": pd.array(limits, dtype="Int64").repeat(len(targets))[keep],
-        TARGET_TEXT: per_target(lambda column, _: [_target_text(row.get(column)) for row in rows]),
+        TARGET_TEXT: per_target(lambda column, _: [_target_text(v) for v in targets_kept[column]]),
     }  # fmt: skip
     frame = pd.DataFrame(columns, index=pd.RangeIndex(int(keep.sum())))
     str_columns = ("key", "source_text", "source_kind", "target_language", "target_cell", "speaker", "note")
