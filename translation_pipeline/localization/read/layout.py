@@ -23,7 +23,9 @@ data.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
+import functools
 import re
 from array import array
 from collections.abc import Iterable, Sequence
@@ -429,9 +431,9 @@ def _decide_columns(
     text_cells: dict[int, list[str]] = {}
     for c in columns:
         text_rows[c], text_cells[c] = array("i"), []
-        for number, cell in zip(numbers, data.column(c), strict=True):
+        for index, cell in zip(*data.cells(c), strict=True):
             if _is_text(cell):
-                text_rows[c].append(number)
+                text_rows[c].append(numbers[index])
                 text_cells[c].append(cell)
     text_count = {c: len(text_cells[c]) for c in columns}
     ignored = {_column_letter_number(x) for x in (explicit.ignore if explicit else ())}
@@ -508,12 +510,23 @@ def _decide_columns(
             source_roles.append(c)
 
     def column_cells(c: int, *, with_empty: bool) -> list[tuple[int, int]]:
-        """Column c's text cells; `with_empty`: also its empty cells beside source text (what a person fills)."""
+        """Column c's text cells; `with_empty`: also its empty cells beside source text (what a person fills): all
+        of them under a header, else those between its first and last cell (a stray cell far right of a
+        million-row table is not a million cells to fill)."""
         cells = [(n, c) for n in text_rows[c]]
         if with_empty:
-            beside = zip(numbers, data.column(c), data.column(source), strict=True)
-            cells = sorted({*cells, *((n, c) for n, cell, text in beside if cell is None and _is_text(text))})
+            filled = data.cells(c)[0]
+            first, last = (0, len(data)) if header_texts.get(c) or not filled else (filled[0], filled[-1])
+            taken = set(filled)
+            beside = source_text_rows()
+            span = beside[bisect.bisect_left(beside, first) : bisect.bisect_right(beside, last)]
+            cells = sorted({*cells, *((numbers[i], c) for i in span if i not in taken)})
         return cells
+
+    @functools.cache
+    def source_text_rows() -> list[int]:
+        """The rows (indices in `data`, ascending) whose source cell is text."""
+        return [i for i, text in zip(*data.cells(source), strict=True) if _is_text(text)]
 
     # one column per language: a header or layout beats content, then the leftmost
     by_language: dict[str, int] = {}
