@@ -29,6 +29,8 @@ from translation_pipeline.localization.versions.classify import (
 )
 from translation_pipeline.localization.versions.lineage import lineage_of, row_keys
 from translation_pipeline.localization.versions.plan import (
+    EXPORTED_CLASSIFIED_COLUMNS,
+    VersionPlan,
     WrittenCells,
     plan_version,
     preview_version,
@@ -171,6 +173,24 @@ def test_what_is_recorded_for_the_next_version() -> None:
         "k4": ("旧的", None, "empty"),
         "k5": ("继续", "Go on", "human"),
     }
+
+
+
+def test_the_version_a_plan_stores_records_and_reports_as_the_whole_one() -> None:
+    """The stored plan's version keeps only the classified columns the export reads (EXPORTED_CLASSIFIED_COLUMNS):
+    what it records and reports is the same as with every column."""
+    before = previous([("en", "k1", "取消", "[en] 取消", "machine"), ("en", "k2", "设置", "Options", "human")])
+    frame = cells([("en", 2, "k1", "取消吗", "[en] 取消"), ("en", 3, "k2", "游戏设置", "Options"),
+                   ("en", 4, "k3", "新的", None)])  # fmt: skip
+    whole = VersionPlan("L", 2, 2, "L-1", classify(frame, before), previous_rows={("S", "k1"), ("S", "k2")})
+    stored = whole.for_export()
+    assert list(stored.classified.columns) == EXPORTED_CLASSIFIED_COLUMNS
+    written = WrittenCells([("S", "C2", "[en] 取消吗"), ("S", "C4", "[en] 新的")])
+    assert list(version_records(stored.classified, written)) == list(version_records(whole.classified, written))
+    got, expected = version_report(stored, written), version_report(whole, written)
+    assert got.summary == expected.summary and len(got.retranslated) == len(got.needs_review) == 1
+    assert got.retranslated.equals(expected.retranslated) and got.needs_review.equals(expected.needs_review)
+    assert stored.stale == whole.stale == {("S", "C2")}
 
 
 # -- the store: versions and approved memory -----------------------------------------------------------------

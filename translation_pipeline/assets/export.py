@@ -13,8 +13,10 @@ from translation_pipeline.assets.common import ASSET_DEFAULTS, markdown_rows
 from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.check.glossary import Glossary, GlossaryError, load_glossary
 from translation_pipeline.localization.check.qa import (
+    OUTCOME_TRANSLATION_COLUMNS,
     cell_outcomes,
     findings,
+    outcome_task_columns,
     skipped_table,
     summarize,
     translated_cells,
@@ -79,9 +81,11 @@ def translated_workbook(
     schedule picks it up."""
     archived = find_archived(data_dir.archive, context.partition_key)
     plan = translation_tasks.take()
-    outcomes = cell_outcomes(plan.assignments, plan.tasks, translations.take())
     version, ledger, layout = plan.versions, plan.skipped, plan.layout
-    del plan  # its tasks and assignments, and the translations: what the export needs of them is in `outcomes`
+    assignments, tasks = plan.assignments, plan.tasks[outcome_task_columns(plan.assignments)]
+    del plan  # with the tasks' other columns (batch ids, cell counts: a pointer per task each)
+    outcomes = cell_outcomes(assignments, tasks, translations.take()[OUTCOME_TRANSLATION_COLUMNS])
+    del assignments, tasks  # and the translations: what the export needs of them is in `outcomes`
     done = translated_cells(outcomes)
     stale = version.stale if version is not None else set()
     fills = (CellFill(s, c, t, (s, c) in stale) for s, c, t in row_values(done, "sheet", "cell", "text"))

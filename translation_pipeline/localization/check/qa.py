@@ -70,18 +70,24 @@ LETTER = r"[^\W\d_]"
 _LETTER_RE = re.compile(LETTER)
 
 
+OUTCOME_TRANSLATION_COLUMNS = ["task_id", "status", "text", "error"]
+
+
+def outcome_task_columns(assignments: pd.DataFrame) -> list[str]:
+    """The task columns `cell_outcomes` reads; the task's max length only for a plan whose assignments have none."""
+    columns = ["task_id", "source_language", "target_language", "source_text"]
+    return columns if "max_length" in assignments.columns else [*columns, "max_length"]
+
+
 def cell_outcomes(assignments: pd.DataFrame, tasks: pd.DataFrame, translations: pd.DataFrame) -> pd.DataFrame:
     """Per assigned cell: its task's source, translation, status and failure reason, and its max length.
 
     The max length is the cell's row's own when `assignments` has a `max_length` column (NA: the row has none,
     the sheet default applies), else the task's: the smallest among the rows sharing the source text.
     """
-    task_columns = ["task_id", "source_language", "target_language", "source_text"]
-    if "max_length" not in assignments.columns:
-        task_columns.append("max_length")
     # only the columns QA and the export read: a cell's outcome is one row per target cell (a million at
     # 1,000,000 rows), and each column more costs a pointer per cell
-    tasks, translations = tasks[task_columns], translations[["task_id", "status", "text", "error"]]
+    tasks, translations = tasks[outcome_task_columns(assignments)], translations[OUTCOME_TRANSLATION_COLUMNS]
     merged = assignments.merge(tasks, on="task_id", how="left").merge(translations, on="task_id", how="left")
     return merged.rename(columns={"target_cell": "cell", "target_language": "language", "source_text": "source"})
 

@@ -54,7 +54,7 @@ def plan_parts(plan: TaskPlan) -> dict[str, object]:
     return {
         "tasks": plan.tasks.drop(columns="context"),
         "contexts": plan.tasks["context"],
-        "cells": (plan.assignments, plan.versions),
+        "cells": (plan.assignments, plan.versions.for_export() if plan.versions is not None else None),
         "ledger": (plan.skipped, plan.layout),
     }
 

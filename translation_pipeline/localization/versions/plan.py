@@ -11,7 +11,7 @@ and lists.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -37,6 +37,14 @@ RETRANSLATED_COLUMNS = ["sheet", "cell", "key", "language", "old_source", "new_s
 REVIEW_COLUMNS = ["sheet", "cell", "key", "language", "old_source", "new_source", "current_text"]
 
 
+# the classified columns the export reads (recording the version, its report): a stored plan's version keeps
+# these only (2,000,000 cells: the four others are 61 MiB of the export's inputs)
+EXPORTED_CLASSIFIED_COLUMNS = [
+    "sheet", "target_cell", "key", "row_key", "target_language", "source_text", "target_text", "status",
+    "previous_source",
+]  # fmt: skip
+
+
 @dataclass
 class VersionPlan:
     """A workbook version in its lineage: its number, the version it is compared with, its classified cells."""
@@ -50,6 +58,10 @@ class VersionPlan:
     changed_rows: int = 0  # rows of both versions whose source changed
     learned: int = 0  # human cells learned as approved memory
     conflicts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CONFLICT_COLUMNS))
+
+    def for_export(self) -> VersionPlan:
+        """This version with the classified columns the export reads (EXPORTED_CLASSIFIED_COLUMNS)."""
+        return replace(self, classified=self.classified[EXPORTED_CLASSIFIED_COLUMNS])
 
     @property
     def work(self) -> set[tuple[str, str]]:
