@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -70,6 +71,21 @@ def test_a_full_cell_of_cjk_text_is_stored_whole(store: ProjectStore) -> None:
     source, text = "源" * 32_767, "訳" * 32_767
     record(store, {source: text})
     assert store.lookup(SCOPE, [source]) == {source: text}
+
+
+def test_stored_texts_keep_no_utf8_copy(store: ProjectStore) -> None:
+    """The driver binds a string by its UTF-8 form, which Python keeps inside that string object: the texts a run
+    stores (answers, source texts, a version's cells) are bound as copies, so the run's own strings stay their size."""
+    source, text = "".join(["勇者，", "欢迎！"]), "".join(["Wélcome, ", "héro!"])
+    cell = {"sheet": "S", "row_key": "k1", "target_language": "en", "cell": "C2", "source_text": source,
+            "text": text, "origin": "machine"}  # fmt: skip
+    sizes = sys.getsizeof(source), sys.getsizeof(text)
+    record(store, {source: text})
+    version = store.register_version("L", "wb-1", "L.xlsx")
+    store.record_version(version, [cell])
+    assert (sys.getsizeof(source), sys.getsizeof(text)) == sizes
+    assert store.lookup(SCOPE, [source]) == {source: text}
+    assert store.version_cells(version) == [cell]
 
 
 def test_concurrent_writers_of_overlapping_batches(store: ProjectStore) -> None:
