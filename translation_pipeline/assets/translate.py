@@ -3,7 +3,7 @@ model and other text settings are the workbook's pinned ones (`localization/tran
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 import numpy as np
@@ -38,6 +38,7 @@ from translation_pipeline.localization.translate.pinned import (
 from translation_pipeline.localization.translate.progress import Progress, publish
 from translation_pipeline.localization.translate.prompt import PROMPT_VERSION
 from translation_pipeline.localization.translate.providers.base import ProviderError
+from translation_pipeline.resources.io_manager import Stored, stored_in
 from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.settings import ConfigError
@@ -79,19 +80,20 @@ def settings_tags(settings: TranslatorSettings, pinned_by: str) -> dict[str, str
 # ins: the plan's task table alone, never its assignments or version (resources/io_manager.py)
 @dg.asset(
     **ASSET_DEFAULTS, kinds={"python"}, pool="llm", code_version=PROMPT_VERSION, output_required=False,
-    ins={"tasks": dg.AssetIn("translation_tasks", metadata={"plan_part": "tasks"})},
+    ins={"translation_tasks": stored_in(plan_part="tasks")},
 )  # fmt: skip
 @records_failure
 def translations(
     context: dg.AssetExecutionContext,
     config: TranslationsConfig,
-    tasks: pd.DataFrame,
+    translation_tasks: Stored[pd.DataFrame],
     translation: TranslationResource,
     store: ProjectStoreResource,
 ) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetObservation]:
     """A translation or a failure reason per task of the plan. Stored answers are reused, never requested again."""
     project_store = store.get_store()
     key = context.partition_key
+    tasks = translation_tasks.take()  # with their prompt contexts; let go of before the table is stored
     if not pd.api.types.is_integer_dtype(tasks["task_id"]):  # a plan stored before task ids were numbers
         raise dg.Failure(description=f"{key}: its plan was made by an earlier release of translation_pipeline; "
                          "run the whole partition again, not from this step", allow_retries=False)  # fmt: skip
@@ -121,20 +123,7 @@ def translations(
 
     # 1. what an earlier run or another workbook already paid for (the fallback's answers too)
     # reviewers' approved text first (any model; the most recent of a source's texts), then the machine memory
-    reused: dict[int, str] = {}  # task id -> text
-    from_reviewers = 0
-    for (source, target), group in tasks.groupby(["source_language", "target_language"]):
-        approved = project_store.lookup_approved(source, target, group["source_text"].tolist())
-        hits = {tid: approved[text] for tid, text in row_values(group, "task_id", "source_text")
-                if text in approved}  # fmt: skip
-        reused.update(hits)
-        from_reviewers += len(hits)
-        for model in translator.models:
-            wanted = group[~group["task_id"].isin(reused)]
-            stored = project_store.lookup(scope(source, target, model), wanted["source_text"].tolist())
-            for tid, text in row_values(wanted, "task_id", "source_text"):
-                if text in stored:
-                    reused[tid] = stored[text]
+    reused, from_reviewers = _reused(tasks, project_store, translator.models, scope)
     pending = tasks[~tasks["task_id"].isin(reused)] if reused else tasks  # no copy of every task when none is
     context.log.info(
         f"{len(tasks)} tasks: {len(reused)} from the store ({from_reviewers} reviewers' approved text), "
@@ -200,10 +189,11 @@ def translations(
             ],
         )  # fmt: skip
 
-    table = _translation_table(tasks, reused, answered, result, provider.model)
-    stats, failed, requested, from_store = result.stats, len(result.failures), len(pending), len(reused)
-    # the answers are in `table` now: they, the reused ones and the pending tasks are not kept while it is stored
-    del result, reused, pending
+    task_ids, requested = tasks["task_id"].to_numpy(dtype="int64"), len(pending)
+    del tasks, pending  # their source texts and prompt contexts: not held while the table is made and stored
+    table = _translation_table(task_ids, reused, answered, result, provider.model)
+    stats, failed, from_store = result.stats, len(result.failures), len(reused)
+    del result, reused  # the answers are in `table` now
     cost = stats.cost_usd
     busiest = sorted(stats.per_batch().items(), key=lambda kv: -int(kv[1]["requests"] or 0))[:10]
     yield dg.Output(
@@ -217,7 +207,7 @@ def translations(
             "glossary_sha256": tags["translation/glossary_sha256"],
             "game": dg.MetadataValue.json(dict(settings.game)),
             "pinned_by": resolved.pinned_by,
-            "tasks": len(tasks),
+            "tasks": len(table),
             "reused_from_store": from_store,
             "requested": requested,
             "requests": stats.requests,
@@ -243,16 +233,38 @@ def translations(
 
 
 
+def _reused(
+    tasks: pd.DataFrame, store: ProjectStore, models: list[str], scope: Callable[[str, str, str], MemoryScope]
+) -> tuple[dict[int, str], int]:
+    """({task id: text} of the tasks the store answers, how many of them from reviewers' approved text). A function
+    of its own: a language pair's tasks (a copy of half of them, with two targets) go when it returns, not at the
+    end of the step."""
+    reused: dict[int, str] = {}
+    from_reviewers = 0
+    for (source, target), group in tasks.groupby(["source_language", "target_language"]):
+        approved = store.lookup_approved(source, target, group["source_text"].tolist())
+        hits = {tid: approved[text] for tid, text in row_values(group, "task_id", "source_text")
+                if text in approved}  # fmt: skip
+        reused.update(hits)
+        from_reviewers += len(hits)
+        for model in models:
+            wanted = group[~group["task_id"].isin(reused)]
+            stored = store.lookup(scope(source, target, model), wanted["source_text"].tolist())
+            for tid, text in row_values(wanted, "task_id", "source_text"):
+                if text in stored:
+                    reused[tid] = stored[text]
+    return reused, from_reviewers
+
+
 def _translation_table(
-    tasks: pd.DataFrame, reused: dict[int, str], answered: TaskTexts, result: EngineResult, model: str
+    task_ids: np.ndarray, reused: dict[int, str], answered: TaskTexts, result: EngineResult, model: str
 ) -> pd.DataFrame:
     """A translation or a failure reason per task (TranslationSchema): stored answers first, then those answered
     in this run (`answered`, by the task's row), whose tries, model or failure the engine's `result` has."""
     # a list per column, not a tuple per task (1,000,000 rows of two targets: about 1.6 million tasks); the lists
     # go when this returns, the table keeps its own arrays
-    task_ids = tasks["task_id"].tolist()
     status, texts, errors, attempts, origins = [], [], [], [], []
-    for task_id, answer in zip(task_ids, answered.texts.tolist(), strict=True):
+    for task_id, answer in zip(task_ids.tolist(), answered.texts.tolist(), strict=True):
         item = item_id(task_id)  # the engine's results are by item id
         if task_id in reused:
             state, text, error, tries, origin = "translated", reused[task_id], "", 0, "store"
@@ -270,7 +282,7 @@ def _translation_table(
     return validated(
         TranslationSchema,
         pd.DataFrame({
-            "task_id": np.asarray(task_ids, dtype="int64"), "status": pd.array(status, dtype="str"),
+            "task_id": task_ids, "status": pd.array(status, dtype="str"),
             "text": pd.array(texts, dtype="str"), "error": pd.array(errors, dtype="str"),
             "attempts": np.asarray(attempts, dtype="int64"), "origin": pd.array(origins, dtype="str"),
         }, copy=False),  # the arrays as they are: a frame made of a dict copies each string array
