@@ -33,8 +33,12 @@ def test_tables_load_the_same_with_their_objects_shared() -> None:
     assert loaded_block["sheet"].iloc[0] is loaded_block["sheet"].iloc[3]
 
 
-def test_many_strings_load_the_same_each_shared_object_still_one(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("pool_rows", [compact_pickle.POOL_ROWS, 100])  # 100: each column pooled in pieces
+def test_many_strings_load_the_same_each_shared_object_still_one(
+    monkeypatch: pytest.MonkeyPatch, pool_rows: int
+) -> None:
     monkeypatch.setattr(compact_pickle, "POOL_CHUNK", 100)  # several bytes objects per column
+    monkeypatch.setattr(compact_pickle, "POOL_ROWS", pool_rows)
     count = COMPACT_MAX_DISTINCT * 3
     refs = np.array([f"D{i}" for i in range(count)], dtype=object)
     texts = [f"文本{i}" if i % 5 else f"lone \ud800 {i} 😀" for i in range(count)]
@@ -82,3 +86,13 @@ def test_string_columns_stored_uncompressed_before_still_load(monkeypatch: pytes
         CompactPickler(buffer, pickle.HIGHEST_PROTOCOL).dump(table)
     assert pickle.loads(buffer.getvalue()).equals(table)
     assert _round_trip(table).equals(table)
+
+
+def test_a_string_in_several_pieces_of_a_column_loads_as_one_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compact_pickle, "POOL_ROWS", 300)
+    keys = [f"k{i}" for i in range(COMPACT_MAX_DISTINCT * 2)]
+    column = pd.Series(pd.array(keys + keys[::-1] + [None], dtype="str"))  # each key in two pieces, far apart
+    loaded = _round_trip(column)
+    assert loaded.equals(column)
+    half = len(keys)
+    assert all(loaded.array[i] is loaded.array[2 * half - 1 - i] for i in range(half))

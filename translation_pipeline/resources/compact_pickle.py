@@ -27,6 +27,7 @@ import pandas as pd
 
 COMPACT_MAX_DISTINCT = 255  # distinct objects of a column pickled as a byte per row
 POOL_CHUNK = 65_536  # strings encoded to one bytes object
+POOL_ROWS = 262_144  # a column of many strings is pooled this many rows at a time
 _UTF8 = ("utf-8", "surrogatepass")  # a lone surrogate stored and loaded as it is
 
 
@@ -69,7 +70,8 @@ class StringPool:
         positions[new] = np.arange(self.size, self.size + len(fresh))
         if len(fresh):
             order = np.argsort(fresh)
-            self.runs.append((fresh[order], self.size + order))
+            where = (self.size + order).astype(np.int32 if self.size + len(fresh) < 2**31 else np.int64)
+            self.runs.append((fresh[order], where))
             self.size += len(fresh)
         return positions, new
 
@@ -116,6 +118,11 @@ def _pooled_array(pool: StringPool, segment: list, others: list, positions: np.n
     return table[positions]
 
 
+def _pooled_rows(pool: StringPool, pieces: list[tuple[list, list, np.ndarray]]) -> np.ndarray:
+    """A many-string column pooled POOL_ROWS rows at a time (`CompactPickler`): each piece as `_pooled_array`."""
+    return np.concatenate([_pooled_array(pool, segment, others, positions) for segment, others, positions in pieces])
+
+
 def _object_array(distinct: list[object], codes: np.ndarray) -> np.ndarray:
     """An object array from its distinct objects and each element's position among them (`CompactPickler`)."""
     objects = np.empty(len(distinct), dtype=object)
@@ -149,16 +156,33 @@ class CompactPickler(pickle.Pickler):
             return _object_rows, (list(obj),)
         if obj.ndim != 1:
             return NotImplemented
+        if len(obj) > POOL_ROWS and len(_distinct(obj[:POOL_ROWS])[0]) > COMPACT_MAX_DISTINCT:
+            # many distinct strings: pooled a piece at a time, so what finding them takes (a hash table and a few
+            # arrays of the piece's size) does not grow with the column: storing the plan's cells at 1,000,000 rows
+            # of two targets took 222 MiB over the table whole
+            pieces = [self._pooled(obj[start : start + POOL_ROWS]) for start in range(0, len(obj), POOL_ROWS)]
+            if any(piece is None for piece in pieces):
+                return NotImplemented
+            return _pooled_rows, (self._pool, pieces)
         objects, addresses, codes = _distinct(obj)
         if len(objects) <= COMPACT_MAX_DISTINCT:
             return _object_array, (list(objects), codes)
+        piece = self._pooled(obj, (objects, addresses, codes))
+        return NotImplemented if piece is None else (_pooled_array, (self._pool, *piece))
+
+    def _pooled(
+        self, values: np.ndarray, distinct: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    ) -> tuple[list, list, np.ndarray] | None:
+        """(segment, others, positions) of `values` as `_pooled_array` loads them; None when objects other than
+        strings are too many or not plain."""
+        objects, addresses, codes = distinct or _distinct(values)
         strings = np.fromiter((type(value) is str for value in objects), dtype=bool, count=len(objects))
         others = objects[~strings].tolist()
         if len(others) > COMPACT_MAX_DISTINCT or not all(map(_plain, others)):
-            return NotImplemented
+            return None
         positions = np.empty(len(objects), dtype=np.int64)
         positions[strings], new = self._pool.place(addresses[strings])
         segment = _segment(objects[strings][new])
         positions[~strings] = self._pool.size + np.arange(len(others))  # after the pool, as loading has them
         dtype = np.int32 if self._pool.size + len(others) < 2**31 else np.int64
-        return _pooled_array, (self._pool, segment, others, positions[codes].astype(dtype))
+        return segment, others, positions[codes].astype(dtype)
