@@ -121,13 +121,26 @@ def plan_tasks(
 ) -> TaskPlan:
     """Tasks for every empty target cell whose source is non-blank text, and for the filled cells in `also`
     ((sheet, cell): stale machine text of a new version), cut into batches."""
+    return plan_work(work_cells(cells, also), max_items, max_chars)
+
+
+_GROUP_KEYS = ["source_language", "target_language", "source_text"]
+
+
+def work_cells(cells: pd.DataFrame, also: Set[tuple[str, str]] = frozenset()) -> pd.DataFrame:
+    """The cells `plan_tasks` makes tasks of, with the columns `plan_work` reads: a copy, so the cell table can be
+    let go of while the plan is made."""
     wanted = to_translate(cells)
     if also:
         stale = pd.Series([pair in also for pair in row_values(cells, "sheet", "target_cell")],
                           index=cells.index, dtype=bool)  # fmt: skip
         wanted |= stale & (cells["source_kind"] == "text")
-    group_keys = ["source_language", "target_language", "source_text"]
-    work = cells.loc[wanted, [*group_keys, "sheet", "target_cell", "key", "speaker", "note", "max_length"]]
+    return cells.loc[wanted, [*_GROUP_KEYS, "sheet", "target_cell", "key", "speaker", "note", "max_length"]]
+
+
+def plan_work(work: pd.DataFrame, max_items: int = 40, max_chars: int = 6000) -> TaskPlan:
+    """The tasks of the cells `work` (`work_cells`), cut into batches; `work` gets their task ids."""
+    group_keys = _GROUP_KEYS
     if work.empty:
         empty_tasks = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _TASK_DTYPES.items()})
         empty_assign = pd.DataFrame({c: pd.Series(dtype=_ASSIGNMENT_DTYPES[c]) for c in AssignmentSchema.columns})
