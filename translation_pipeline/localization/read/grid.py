@@ -182,10 +182,12 @@ class Rows(Sequence[Row]):
         return map(self._grid.row, self._positions)
 
     def numbers(self) -> list[int]:
+        return self._number_array().tolist()
+
+    def _number_array(self) -> np.ndarray:
+        numbers = np.frombuffer(self._grid.numbers, dtype=np.int32)
         positions = self._positions
-        if isinstance(positions, range):
-            return self._grid.numbers[positions.start : positions.stop].tolist()
-        return [self._grid.numbers[p] for p in positions.tolist()]
+        return numbers[positions.start : positions.stop] if isinstance(positions, range) else numbers[positions]
 
     def cells(self, column: int) -> tuple[list[int], list[object]]:
         """(indices in these rows, values) of the column's cells in these rows."""
@@ -224,7 +226,7 @@ class Rows(Sequence[Row]):
 
     def by_number(self, numbers: Iterable[int]) -> dict[int, dict[int, object]]:
         """{number: cells} of these rows numbered `numbers` (a number twice in the file: its last row)."""
-        mine = np.asarray(self.numbers(), dtype=np.int64)
+        mine = self._number_array().copy()  # not a view: the grid's array stays free to grow
         found = {}
         for number in numbers:
             if len(at := np.flatnonzero(mine == number)):
@@ -458,12 +460,17 @@ def _cell_at(data: bytes, prefix: bytes, before: int) -> tuple[int, int] | None:
     return int(reference.group(2)), column_index_from_string(reference.group(1).decode().upper())
 
 
+def _prefix(data: bytes) -> bytes:
+    """The namespace prefix of a worksheet part's elements (`x:` in `<x:worksheet>`), b"" for none."""
+    root = _ROOT.search(data, 0, 4096)
+    return (root.group(1) or b"") if root else b""
+
+
 def _special_cells(data: bytes) -> tuple[dict[tuple[int, int], str], list[tuple[int, int, int, int]]] | None:
     """({(row, column): "formula" | "error"}, ranges owned by array formulas and data tables) of a worksheet
     part, found by searching its bytes for `<f` and `t="e"` (both rare in a string table); None when such a
     cell has no `r` to place it."""
-    root = _ROOT.search(data, 0, 4096)
-    prefix = (root.group(1) or b"") if root else b""
+    prefix = _prefix(data)
     kinds: dict[tuple[int, int], str] = {}
     owned: list[tuple[int, int, int, int]] = []
     needle = b"<" + prefix + b"f"
@@ -507,10 +514,10 @@ def _dense_enough(data: bytes) -> bool:
     empty or not) holds at most DENSE_MAX times the cells the part has. One cell in column XFD and one in row
     1,000,000 make 17 billion cells of 32 bytes: calamine aborts the process. A cell or row whose reference is not
     its first attribute leaves the extent unknown: False. About 1.4 s for 1,000,000 rows of seven cells."""
-    root = _ROOT.search(data, 0, 4096)
-    prefix = (root.group(1) or b"") if root else b""
+    prefix = _prefix(data)
     columns = _CELL_COLUMN.findall(data)
-    if not columns or len(columns) != data.count(b"<" + prefix + b"c ") + data.count(b"<" + prefix + b"c>"):
+    cells = data.count(b"<" + prefix + b"c ") + data.count(b"<" + prefix + b"c>")
+    if not columns or len(columns) != cells:
         return False
     numbers = {column_index_from_string(letters.decode()) for letters in set(columns)}
     width = max(numbers) - min(numbers) + 1
@@ -518,7 +525,6 @@ def _dense_enough(data: bytes) -> bool:
     rows = [int(number) for number in _ROW_NUMBER.findall(data)]
     if not rows or len(rows) != data.count(b"<" + prefix + b"row ") + data.count(b"<" + prefix + b"row>"):
         return False
-    cells = data.count(b"<" + prefix + b"c ") + data.count(b"<" + prefix + b"c>")
     return (max(rows) - min(rows) + 1) * width <= DENSE_MAX * cells + 65_536
 
 

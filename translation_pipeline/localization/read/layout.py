@@ -276,8 +276,10 @@ def plan_sheet(
         return plan
     headers = _Headers(matcher)
     header_rows, data = _split_header(plan, rows, headers, explicit)
-    data = _cut_second_table(plan, data, rows, header_rows, headers)
-    header_texts = _header_texts(rows, header_rows, headers)
+    header_cells = rows.by_number(header_rows)  # the header rows' cells, found once
+    named = _language_header(header_cells, header_rows, headers)
+    data = _cut_second_table(plan, data, header_rows, headers, headers.languages(header_cells.get(named, {})))
+    header_texts = _header_texts(header_cells, header_rows, named)
     _decide_columns(plan, data, header_texts, headers, wanted_source, target_filter or set(), explicit)
     plan.data = data
     if plan.layout.skipped:
@@ -336,10 +338,12 @@ def _split_header(
     return header_rows, rows[position:]
 
 
-def _cut_second_table(plan: SheetPlan, data: Rows, rows: Rows, header_rows: list[int], headers: _Headers) -> Rows:
+def _cut_second_table(
+    plan: SheetPlan, data: Rows, header_rows: list[int], headers: _Headers, main: dict[int, str]
+) -> Rows:
+    """`data` up to a second table; `main`: the languages the header row names, by column."""
     if not header_rows:
         return data
-    main = headers.languages(rows.by_number(header_rows).get(_language_header(rows, header_rows, headers), {}))
     repeated: list[int] = []  # positions in `data` of the header repeated
     end = len(data)
     previous = header_rows[-1]
@@ -383,10 +387,9 @@ def _foreign_header(cells: Cells, main: dict[int, str]) -> bool:
     return False
 
 
-def _language_header(rows: Rows, header_rows: list[int], headers: _Headers) -> int | None:
+def _language_header(by_number: dict[int, Cells], header_rows: list[int], headers: _Headers) -> int | None:
     """The header row that names the languages: the first of the block naming two of them, else the first with
-    a language or role name."""
-    by_number = rows.by_number(header_rows)
+    a language or role name (`by_number`: the header rows' cells)."""
     for number in header_rows:
         if headers.names_two_languages(by_number.get(number, {})):
             return number
@@ -396,11 +399,9 @@ def _language_header(rows: Rows, header_rows: list[int], headers: _Headers) -> i
     return header_rows[-1] if header_rows else None
 
 
-def _header_texts(rows: Rows, header_rows: list[int], headers: _Headers) -> dict[int, str]:
-    """{column: header text}: the language-naming row's cell, else the nearest other header row's (a type row
-    `int | string` under `ID | 简体中文 | EN` names no column)."""
-    by_number = rows.by_number(header_rows)
-    named = _language_header(rows, header_rows, headers)
+def _header_texts(by_number: dict[int, Cells], header_rows: list[int], named: int | None) -> dict[int, str]:
+    """{column: header text}: the language-naming row's (`named`) cell, else the nearest other header row's (a type
+    row `int | string` under `ID | 简体中文 | EN` names no column)."""
     texts: dict[int, str] = {}
     for number in [named, *(n for n in reversed(header_rows) if n != named)]:
         for column, text in _text_cells(by_number.get(number, {})).items():
