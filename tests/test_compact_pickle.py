@@ -96,3 +96,13 @@ def test_a_string_in_several_pieces_of_a_column_loads_as_one_object(monkeypatch:
     assert loaded.equals(column)
     half = len(keys)
     assert all(loaded.array[i] is loaded.array[2 * half - 1 - i] for i in range(half))
+
+
+def test_a_column_not_pooled_after_its_first_piece_leaves_the_pool_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A column of many strings whose later piece holds objects the pool cannot (tuples) is pickled pickle's own
+    way, and a column pooled after it still loads."""
+    monkeypatch.setattr(compact_pickle, "POOL_ROWS", 300)
+    mixed = np.array([f"m{i}" for i in range(600)] + [(i,) for i in range(COMPACT_MAX_DISTINCT + 1)], dtype=object)
+    later = np.array([f"k{i}" for i in range(600)], dtype=object)
+    loaded_mixed, loaded_later = _round_trip((mixed, later))
+    assert loaded_mixed.tolist() == mixed.tolist() and loaded_later.tolist() == later.tolist()

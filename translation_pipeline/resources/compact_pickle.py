@@ -106,6 +106,13 @@ def _plain(value: object) -> bool:
     return value is None or value is pd.NA or type(value) in (float, int, bool)
 
 
+def _poolable(values: np.ndarray) -> bool:
+    """Whether the objects of `values` other than strings are at most COMPACT_MAX_DISTINCT, and plain: a column of
+    strings and a few missing values."""
+    others = {id(value): value for value in values.tolist() if type(value) is not str}.values()
+    return len(others) <= COMPACT_MAX_DISTINCT and all(map(_plain, others))
+
+
 def _pooled_array(pool: StringPool, segment: list, others: list, positions: np.ndarray) -> np.ndarray:
     """A many-string column (`CompactPickler`): its new strings join the pool, then each row's object by position
     (the pool's strings, then `others`)."""
@@ -156,13 +163,15 @@ class CompactPickler(pickle.Pickler):
             return _object_rows, (list(obj),)
         if obj.ndim != 1:
             return NotImplemented
-        if len(obj) > POOL_ROWS and len(_distinct(obj[:POOL_ROWS])[0]) > COMPACT_MAX_DISTINCT:
+        head = _distinct(obj[:POOL_ROWS]) if len(obj) > POOL_ROWS else None
+        if head is not None and len(head[0]) > COMPACT_MAX_DISTINCT:
             # many distinct strings: pooled a piece at a time, so what finding them takes (a hash table and a few
             # arrays of the piece's size) does not grow with the column: storing the plan's cells at 1,000,000 rows
             # of two targets took 222 MiB over the table whole
-            pieces = [self._pooled(obj[start : start + POOL_ROWS]) for start in range(0, len(obj), POOL_ROWS)]
-            if any(piece is None for piece in pieces):
+            if not _poolable(obj):  # checked first: a piece pooled is in the pool, whatever comes after it
                 return NotImplemented
+            pieces = [self._pooled(obj[:POOL_ROWS], head)]
+            pieces += [self._pooled(obj[start : start + POOL_ROWS]) for start in range(POOL_ROWS, len(obj), POOL_ROWS)]
             return _pooled_rows, (self._pool, pieces)
         objects, addresses, codes = _distinct(obj)
         if len(objects) <= COMPACT_MAX_DISTINCT:
