@@ -106,3 +106,22 @@ def test_a_column_not_pooled_after_its_first_piece_leaves_the_pool_as_it_was(mon
     later = np.array([f"k{i}" for i in range(600)], dtype=object)
     loaded_mixed, loaded_later = _round_trip((mixed, later))
     assert loaded_mixed.tolist() == mixed.tolist() and loaded_later.tolist() == later.tolist()
+
+
+def test_a_packed_table_loads_packed_and_unpacks_the_same() -> None:
+    count = COMPACT_MAX_DISTINCT * 40
+    table = pd.DataFrame({
+        "sheet": pd.array(["台詞", "UI"] * (count // 2), dtype="str"),
+        "target_cell": pd.array([f"D{i}" for i in range(count)], dtype="str"),
+        "source_text": pd.array([f"文本{i % 997} lone \ud800" for i in range(count)], dtype="str"),
+        "target_text": np.array([None] * count, dtype=object),
+        "row": np.arange(count),
+    })  # fmt: skip
+    packed = compact_pickle.Packed(table)
+    plain = len(pickle.dumps(table, pickle.HIGHEST_PROTOCOL))
+    assert packed.size < plain / 4  # what a step holds aside
+    stored = pickle.loads(pickle.dumps(packed, pickle.HIGHEST_PROTOCOL))
+    assert isinstance(stored, compact_pickle.Packed) and stored.size == packed.size  # loads packed
+    for unpacked in (packed.unpack(), stored.unpack()):
+        assert unpacked.equals(table) and list(unpacked.dtypes) == list(table.dtypes)
+    assert packed.unpack() is not packed.unpack()  # anew on each call: the caller owns what it unpacks

@@ -199,21 +199,27 @@ def test_a_stored_plan_is_read_only_in_the_parts_each_step_reads(
     assert again.output_for_node("translations")["status"].eq("translated").all()
 
 
-def test_a_plan_stored_with_assignments_and_version_apart_still_exports(
-    instance: dg.DagsterInstance, data_dir: Path, sample_workbook: Path
+@pytest.mark.parametrize("apart", [True, False])
+def test_a_plan_stored_with_its_version_unpacked_still_exports(
+    instance: dg.DagsterInstance, data_dir: Path, sample_workbook: Path, apart: bool
 ) -> None:
-    """Until 2026-12-06 a plan's assignments and version were two parts (`.assignments`, `.versions`); such a plan
-    still loads whole and exports the same workbook."""
+    """Until 2026-12-06 a plan's assignments and version were two parts (`.assignments`, `.versions`), and until
+    2026-12-07 one part with the version unpacked (`.cells`); such a plan still loads whole and exports the same
+    workbook."""
     key = register(instance, sample_workbook, data_dir)
     assert run(instance, key).success
     stored = data_dir / "storage" / "translation_tasks" / key
     output = next((data_dir / "outbox" / key).glob("*.translated.xlsx"))
     first = output.rename(output.with_name("first.xlsx"))
     cells = stored.with_name(f"{key}.cells")
-    assignments, versions = pickle.loads(cells.read_bytes())
-    stored.with_name(f"{key}.assignments").write_bytes(pickle.dumps(assignments))
-    stored.with_name(f"{key}.versions").write_bytes(pickle.dumps(versions))
-    cells.unlink()
+    assignments, packed, _ = pickle.loads(cells.read_bytes())
+    versions = packed.unpack()
+    if apart:
+        stored.with_name(f"{key}.assignments").write_bytes(pickle.dumps(assignments))
+        stored.with_name(f"{key}.versions").write_bytes(pickle.dumps(versions))
+        cells.unlink()
+    else:
+        cells.write_bytes(pickle.dumps((assignments, versions)))
     plan = PlanPartsIOManager(str(data_dir / "storage")).read(UPath(stored))
     assert plan.assignments.equals(assignments) and plan.versions.classified.equals(versions.classified)
     assert run(instance, key, selection=["translated_workbook"]).success

@@ -24,7 +24,7 @@ from translation_pipeline.localization.check.qa import (
 )
 from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.inbox.archive import find_archived
-from translation_pipeline.localization.plan.tasks import TaskPlan
+from translation_pipeline.localization.plan.tasks import TaskPlan, unpacked
 from translation_pipeline.localization.read.ledger import needs_attention, skipped_counts
 from translation_pipeline.localization.versions.plan import WrittenCells, record_version, version_report
 from translation_pipeline.localization.write.export import CellFill, export_workbook, written_text
@@ -81,13 +81,13 @@ def translated_workbook(
     schedule picks it up."""
     archived = find_archived(data_dir.archive, context.partition_key)
     plan = translation_tasks.take()
-    version, ledger, layout = plan.versions, plan.skipped, plan.layout
+    # the version stays packed until the cells' outcomes are gone (`TaskPlan.versions`)
+    packed, stale, ledger, layout = plan.versions, plan.stale_cells(), plan.skipped, plan.layout
     assignments, tasks = plan.assignments, plan.tasks[outcome_task_columns(plan.assignments)]
     del plan  # with the tasks' other columns (batch ids, cell counts: a pointer per task each)
     outcomes = cell_outcomes(assignments, tasks, translations.take()[OUTCOME_TRANSLATION_COLUMNS])
     del assignments, tasks  # and the translations: what the export needs of them is in `outcomes`
     done = translated_cells(outcomes)
-    stale = version.stale if version is not None else set()
     fills = (CellFill(s, c, t, (s, c) in stale) for s, c, t in row_values(done, "sheet", "cell", "text"))
     folder = data_dir.outbox / context.partition_key
     output = folder / archived.output_name
@@ -104,16 +104,18 @@ def translated_workbook(
     report = folder / archived.qa_report_name
     skipped = skipped_table(ledger, outcomes, not_written)
     # the version with what each cell now holds, for the next version of the lineage
-    recorded = None if version is None else (version, WrittenCells(
+    written = None if packed is None else WrittenCells(
         (s, c, written_text(t)) for s, c, t in row_values(done, "sheet", "cell", "text") if (s, c) not in not_written
-    ))  # fmt: skip
+    )  # fmt: skip
     to_fill, failed = len(outcomes), int((outcomes["status"] != "translated").sum())
     preview = done[["sheet", "cell", "language", "source", "text"]].head(10).to_markdown(index=False)
-    del outcomes, done  # a row per cell: gone before the version is recorded
+    del outcomes, done  # a row per cell: gone before the version is unpacked and recorded
     versions = None
-    if recorded is not None:
-        record_version(store.get_store(), *recorded)
-        versions = version_report(*recorded)
+    if written is not None:
+        version = unpacked(packed)
+        del packed
+        record_version(store.get_store(), version, written)
+        versions = version_report(version, written)
     write_report(report, issues, qa_summary, skipped, layout, versions)
     metadata = {
         "output_path": dg.MetadataValue.path(str(output)),

@@ -17,6 +17,7 @@ from translation_pipeline.localization.schemas import TableError
 from translation_pipeline.localization.versions.classify import STATUSES
 from translation_pipeline.localization.versions.lineage import lineage_of
 from translation_pipeline.localization.versions.plan import plan_version
+from translation_pipeline.resources.compact_pickle import Packed
 from translation_pipeline.resources.files import DataDirResource
 from translation_pipeline.resources.io_manager import Stored, stored_in
 from translation_pipeline.resources.llm import TranslationResource
@@ -47,20 +48,25 @@ def translation_tasks(
     try:
         version = plan_version(store.get_store(), lineage, key, archived.original_name, parsed.cells,
                                retranslate_stale=settings.retranslate_stale)  # fmt: skip
-        work = work_cells(parsed.cells, also=version.stale)
+        stale = frozenset(version.stale)
+        work = work_cells(parsed.cells, also=stale)
         skipped, layout = parsed.ledger, layout_table(parsed.sheets)
         # the cell table (13 columns of a pointer per cell) is not held while the tasks and their prompt contexts
         # are made and the plan is stored: 1,000,000 rows of two targets, making the plan peaked 60 MiB lower
         del parsed
+        statuses = version.classified["status"].value_counts()
+        if version.previous_key:
+            counts = ", ".join(f"{statuses.get(s, 0)} {s}" for s in STATUSES if statuses.get(s, 0))
+            context.log.info(f"{key}: version {version.number} of {lineage!r}, "
+                             f"compared with {version.previous_key}: {counts}")  # fmt: skip
+        # nor is the version's classified table (2 million cells: 22 MB packed); only the export's last phase reads it
+        previous_key, packed = version.previous_key, Packed(version.for_export())
+        del version
         plan = plan_work(work, translation.batch_max_items, translation.batch_max_chars)
     except TableError as error:
         raise dg.Failure(description=f"{key}: {error}", allow_retries=False) from None
     del work
-    plan = dataclasses.replace(plan, skipped=skipped, layout=layout, versions=version)
-    statuses = version.classified["status"].value_counts()
-    if version.previous_key:
-        context.log.info(f"{key}: version {version.number} of {lineage!r}, compared with {version.previous_key}: "
-                         + ", ".join(f"{statuses.get(s, 0)} {s}" for s in STATUSES if statuses.get(s, 0)))  # fmt: skip
+    plan = dataclasses.replace(plan, skipped=skipped, layout=layout, versions=packed, overwrite=stale)
     per_language = plan.tasks.groupby("target_language").size().to_dict()
     yield dg.Output(
         plan,
@@ -70,7 +76,7 @@ def translation_tasks(
             "duplicates_saved": len(plan.assignments) - len(plan.tasks),
             "batches": plan.batch_count,
             "lineage": lineage,
-            "previous_version": version.previous_key or "none",
+            "previous_version": previous_key or "none",
             "cells_by_version_status": dg.MetadataValue.json({s: int(statuses.get(s, 0)) for s in STATUSES}),
             "tasks_per_language": dg.MetadataValue.json({k: int(v) for k, v in per_language.items()}),
             "source_characters": int(plan.tasks["source_text"].str.len().sum()) if len(plan.tasks) else 0,

@@ -19,6 +19,7 @@ from translation_pipeline.localization.read.ledger import ledger_table
 from translation_pipeline.localization.read.workbook import to_translate
 from translation_pipeline.localization.schemas import AssignmentSchema, TaskSchema, validated
 from translation_pipeline.localization.translate.contract import BatchItem, RequestBatch
+from translation_pipeline.resources.compact_pickle import Packed
 
 if TYPE_CHECKING:
     from translation_pipeline.localization.versions.plan import VersionPlan
@@ -33,28 +34,45 @@ class TaskPlan:
     assignments: pd.DataFrame  # AssignmentSchema: which task fills which cell, and the row's own max length
     skipped: pd.DataFrame = field(default_factory=lambda: ledger_table([]))  # what reading left out
     layout: pd.DataFrame = field(default_factory=pd.DataFrame)  # how reading decided each column
-    versions: VersionPlan | None = None  # the version in its lineage: classified cells (localization/versions)
+    # the version in its lineage: classified cells (localization/versions); packed as the split stores it, as only
+    # the export's last phase reads it
+    versions: VersionPlan | Packed[VersionPlan] | None = None
+    overwrite: frozenset[tuple[str, str]] = frozenset()  # (sheet, cell) of stale machine text, with `versions` packed
 
     @property
     def batch_count(self) -> int:
         return int(self.tasks["batch_id"].nunique())
 
+    def stale_cells(self) -> Set[tuple[str, str]]:
+        """(sheet, cell) of the filled cells the export may overwrite: stale machine text."""
+        if self.versions is None or isinstance(self.versions, Packed):
+            return self.overwrite
+        return self.versions.stale  # a plan made in process, or stored by an earlier release
+
+
+def unpacked(versions: VersionPlan | Packed[VersionPlan] | None) -> VersionPlan | None:
+    """A plan's version (`TaskPlan.versions`), unpacked (anew on each call when packed)."""
+    return versions.unpack() if isinstance(versions, Packed) else versions
+
 
 # A stored plan is these parts, each read only by a step that needs it (`resources/io_manager.py`): `tasks`
 # without their prompt contexts, which only `translations` reads (a string per task: the largest part), the
-# `contexts`, the `cells` (the assignments and the version's classified cells, which only the export reads) and
-# the `ledger` (skipped, layout). The assignments and the version are one part because they name the same cells:
-# pickled together, a cell's sheet, reference and key are one string each, not one per table (200,000 rows: 121
-# instead of 153 MiB once loaded). Plans stored by earlier releases have `assignments` and `versions` apart.
+# `contexts`, the `cells` (the assignments, the version's classified cells packed, and its stale cells: only the
+# export reads them) and the `ledger` (skipped, layout). Plans stored by earlier releases have the version
+# unpacked: beside the assignments (pickled together, a cell's sheet, reference and key were one string each), or
+# as a part of its own (`assignments` and `versions` apart).
 PLAN_PARTS = ("tasks", "contexts", "cells", "ledger")
 
 
 def plan_parts(plan: TaskPlan) -> dict[str, object]:
     """The plan as the parts it is stored in (PLAN_PARTS)."""
+    versions = plan.versions
+    if versions is not None and not isinstance(versions, Packed):
+        versions = Packed(versions.for_export())
     return {
         "tasks": plan.tasks.drop(columns="context"),
         "contexts": plan.tasks["context"],
-        "cells": (plan.assignments, plan.versions.for_export() if plan.versions is not None else None),
+        "cells": (plan.assignments, versions, frozenset(plan.stale_cells())),
         "ledger": (plan.skipped, plan.layout),
     }
 
@@ -70,10 +88,11 @@ def plan_from_parts(parts: Mapping[str, Any]) -> TaskPlan:
     earlier release); its tasks without their prompt contexts when `parts` has none."""
     tasks = parts["tasks"] if "contexts" not in parts else tasks_with_contexts(parts["tasks"], parts["contexts"])
     skipped, layout = parts["ledger"]
-    assignments, versions = parts["cells"] if "cells" in parts else (parts["assignments"], parts["versions"])
-    if versions is not None:
+    cells = parts["cells"] if "cells" in parts else (parts["assignments"], parts["versions"])
+    assignments, versions, *overwrite = cells  # no stale cells stored with a version stored unpacked
+    if versions is not None and not isinstance(versions, Packed):  # stored unpacked, by an earlier release
         _share_sources(tasks, versions.classified["source_text"])
-    return TaskPlan(tasks, assignments, skipped, layout, versions)
+    return TaskPlan(tasks, assignments, skipped, layout, versions, *overwrite)
 
 
 def _share_sources(tasks: pd.DataFrame, sources: pd.Series) -> None:
