@@ -16,6 +16,7 @@ from upath import UPath
 from tests.conftest import register
 from tests.workbook_factory import assert_workbooks_equal_except
 from translation_pipeline.definitions import ASSETS, build_definitions, build_resources
+from translation_pipeline.localization.plan.tasks import CONTEXT_COLUMNS
 from translation_pipeline.localization.schemas import TaskSchema
 from translation_pipeline.localization.translate.prompt import PROMPT_VERSION
 from translation_pipeline.localization.translate.providers.pseudo import pseudo_localize
@@ -190,6 +191,10 @@ def test_a_stored_plan_is_read_only_in_the_parts_each_step_reads(
 
     contexts = stored.with_name(f"{key}.contexts")
     kept = contexts.read_bytes()
+    rows = pickle.loads(kept)  # the rows each task's prompt context is made of, not a string per task
+    assert list(rows.columns) == CONTEXT_COLUMNS and set(rows["task_id"]) == set(whole.tasks["task_id"])
+    contexts.write_bytes(pickle.dumps(whole.tasks["context"]))  # as stored until 2026-12-07: a string per task
+    assert manager.read(UPath(stored), "tasks").equals(whole.tasks)
     contexts.unlink()
     assert run(instance, key, selection=["translated_workbook"]).success
     contexts.write_bytes(kept)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from translation_pipeline.localization.plan.tasks import assign_batches, plan_tasks, request_batches
+from translation_pipeline.localization.plan.tasks import (
+    assign_batches,
+    plan_tasks,
+    plan_work,
+    request_batches,
+    tasks_with_contexts,
+    work_cells,
+)
 from translation_pipeline.localization.read.workbook import CELL_COLUMNS
 from translation_pipeline.localization.schemas import CellSchema
 from translation_pipeline.localization.translate.contract import BatchItem
@@ -68,6 +75,27 @@ def test_merged_context_keeps_the_first_three_distinct_contexts_in_row_order_cap
     assert tasks["好"] == "note: a; key: k | key: k4 | key: k5"  # the repeat of row 2 counts once
     assert tasks["长"] == ("note: " + "n" * 400)[:300]
     assert tasks["无"] == "key: y"
+
+
+def test_the_split_holds_the_rows_of_each_context_and_their_text_is_made_once_loaded() -> None:
+    """`plan_work` keeps, per task, the rows its prompt context is made of (no string per task);
+    `tasks_with_contexts` makes the same text `plan_tasks` gives, for the whole table or any cut of it."""
+    rows = [
+        ("S", 2, "k", "好", "text", "en", False, "村长", "a", None),
+        ("S", 3, "k2", "好", "text", "en", False, "村长", "a", None),
+        ("S", 4, "k", "好", "text", "en", False, "村长", "a", None),  # the context of row 2 again: not a row of its own
+        ("S", 5, "k3", "坏", "text", "ja", False, "", "", None),
+    ]
+    frame = cells(rows)
+    plan = plan_work(work_cells(frame))
+    assert "context" not in plan.tasks.columns
+    assert plan.contexts.values.tolist() == [[1, "村长", "a", "k"], [1, "村长", "a", "k2"], [2, "", "", "k3"]]
+    formatted = plan_tasks(frame).tasks
+    merged = "speaker: 村长; note: a; key: k | speaker: 村长; note: a; key: k2"
+    assert formatted["context"].tolist() == [merged, "key: k3"]
+    assert tasks_with_contexts(plan.tasks.copy(), plan.contexts).equals(formatted)
+    cut = plan.tasks.iloc[[1]].copy()
+    assert tasks_with_contexts(cut, plan.contexts)["context"].tolist() == ["key: k3"]
 
 
 def test_batches_respect_item_and_character_limits_and_never_mix_languages() -> None:

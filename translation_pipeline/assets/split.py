@@ -5,12 +5,13 @@ import dataclasses
 from collections.abc import Iterator
 
 import dagster as dg
+import pandas as pd
 
 from translation_pipeline.assets.checks import TASK_CHECKS, task_checks
 from translation_pipeline.assets.common import ASSET_DEFAULTS
 from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.inbox.archive import find_archived
-from translation_pipeline.localization.plan.tasks import TaskPlan, plan_work, work_cells
+from translation_pipeline.localization.plan.tasks import TaskPlan, plan_work, tasks_with_contexts, work_cells
 from translation_pipeline.localization.read.report import layout_table
 from translation_pipeline.localization.read.workbook import ParsedWorkbook
 from translation_pipeline.localization.schemas import TableError
@@ -23,6 +24,14 @@ from translation_pipeline.resources.io_manager import Stored, stored_in
 from translation_pipeline.resources.llm import TranslationResource
 from translation_pipeline.resources.store import ProjectStoreResource
 from translation_pipeline.settings import load_settings
+
+
+def _preview(plan: TaskPlan) -> pd.DataFrame:
+    """The plan's first ten tasks, with their prompt contexts."""
+    head = plan.tasks.head(10).copy()
+    if plan.contexts is None:
+        return head
+    return tasks_with_contexts(head, plan.contexts[plan.contexts["task_id"].isin(head["task_id"])])
 
 
 # the cell table is taken, and let go of once planned: not held while the plan is stored (resources/io_manager.py)
@@ -80,7 +89,7 @@ def translation_tasks(
             "cells_by_version_status": dg.MetadataValue.json({s: int(statuses.get(s, 0)) for s in STATUSES}),
             "tasks_per_language": dg.MetadataValue.json({k: int(v) for k, v in per_language.items()}),
             "source_characters": int(plan.tasks["source_text"].str.len().sum()) if len(plan.tasks) else 0,
-            "preview": dg.MetadataValue.md(plan.tasks.head(10).to_markdown(index=False)),
+            "preview": dg.MetadataValue.md(_preview(plan).to_markdown(index=False)),
         },
     )
     yield from task_checks(plan)

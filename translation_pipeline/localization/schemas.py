@@ -73,7 +73,8 @@ TaskSchema = pa.DataFrameSchema(
         "source_language": pa.Column(str),
         "target_language": pa.Column(str),
         "source_text": pa.Column(str, pa.Check.str_length(min_value=1)),
-        "context": pa.Column(str),
+        # absent from the split's tasks, whose prompt contexts are made as `translations` loads them (plan/tasks.py)
+        "context": pa.Column(str, required=False),
         "max_length": pa.Column("Int64", pa.Check.gt(0), nullable=True),
         "cell_count": pa.Column("int64", pa.Check.ge(1)),
     },

@@ -8,7 +8,7 @@ keeps its own row's max length, which QA checks the cell against.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -38,6 +38,9 @@ class TaskPlan:
     # the export's last phase reads it
     versions: VersionPlan | Packed[VersionPlan] | None = None
     overwrite: frozenset[tuple[str, str]] = frozenset()  # (sheet, cell) of stale machine text, with `versions` packed
+    # the rows its tasks' prompt contexts are made of (CONTEXT_COLUMNS) when its tasks carry none (`plan_work`): their
+    # text is made as `translations` loads the tasks (`tasks_with_contexts`)
+    contexts: pd.DataFrame | None = None
 
     @property
     def batch_count(self) -> int:
@@ -70,15 +73,21 @@ def plan_parts(plan: TaskPlan) -> dict[str, object]:
     if versions is not None and not isinstance(versions, Packed):
         versions = Packed(versions.for_export())
     return {
-        "tasks": plan.tasks.drop(columns="context"),
-        "contexts": plan.tasks["context"],
+        "tasks": plan.tasks.drop(columns="context", errors="ignore"),
+        "contexts": plan.contexts if plan.contexts is not None else plan.tasks["context"],
         "cells": (plan.assignments, versions, frozenset(plan.stale_cells())),
         "ledger": (plan.skipped, plan.layout),
     }
 
 
-def tasks_with_contexts(tasks: pd.DataFrame, contexts: pd.Series) -> pd.DataFrame:
-    """A stored task table with its prompt contexts back in their column."""
+def tasks_with_contexts(tasks: pd.DataFrame, contexts: pd.DataFrame | pd.Series) -> pd.DataFrame:
+    """A task table with its prompt contexts in their column, made from the rows of `_task_contexts` (or as stored,
+    a string per task, by an earlier release)."""
+    if isinstance(contexts, pd.DataFrame):
+        ids, texts = formatted_contexts(contexts)
+        if not np.array_equal(ids, tasks["task_id"].to_numpy(dtype="int64")):  # a cut of the tasks, or another order
+            texts = pd.Series(texts, index=ids, dtype=object).reindex(tasks["task_id"]).tolist()
+        contexts = pd.Series(texts, index=tasks.index, dtype=str)
     tasks.insert(list(_TASK_DTYPES).index("context"), "context", contexts)
     return tasks
 
@@ -103,44 +112,70 @@ def _share_sources(tasks: pd.DataFrame, sources: pd.Series) -> None:
     tasks["source_text"] = pd.array([held.get(text, text) for text in column.tolist()], dtype=column.dtype)
 
 
-def _task_contexts(work: pd.DataFrame, tasks: int) -> list[str]:
-    """Per task (`work["task_id"]` 1..tasks): the first MAX_CONTEXTS_PER_TASK distinct contexts of its rows, in
-    row order, joined with " | " and capped at MAX_CONTEXT_CHARS. A row's context is `speaker: …; note: …; key: …`
-    without the parts that are empty. One pass over the rows, a chunk of them at a time: a context beyond a task's
-    first few is never kept. A context equal to the one before it is that string: a row's cells for each target
-    language come one after the other, and so do their tasks (1,000,000 rows of two targets: 1.6 million contexts,
-    about half of them the same as the one before; no dict of every context is held to find them)."""
-    first: list[str] = [""] * tasks
-    more: dict[int, list[str]] = {}  # the tasks with several distinct contexts: all of them, up to the cap
-    previous = ""
-    for task_id, speaker, note, key in chunked_row_values(work, "task_id", "speaker", "note", "key"):
-        number = task_id - 1
-        context = "; ".join(filter(None, (speaker and f"speaker: {speaker}", note and f"note: {note}", f"key: {key}")))
-        if context == previous:
-            context = previous
-        previous = context
-        if not first[number]:
-            first[number] = context
-        elif context != first[number]:
-            seen = more.setdefault(number, [first[number]])
-            if len(seen) < MAX_CONTEXTS_PER_TASK and context not in seen:
+CONTEXT_COLUMNS = ["task_id", "speaker", "note", "key"]
+
+
+def _context(speaker: str, note: str, key: str) -> str:
+    """A row's prompt context: `speaker: …; note: …; key: …` without the parts that are empty."""
+    return "; ".join(filter(None, (speaker and f"speaker: {speaker}", note and f"note: {note}", f"key: {key}")))
+
+
+def _task_contexts(work: pd.DataFrame, first: np.ndarray) -> pd.DataFrame:
+    """The rows whose contexts a task's prompt context is made of (CONTEXT_COLUMNS, by task, in row order): per task
+    (`work["task_id"]`, `first`: the position in `work` of each task's first row), its first row and each later row
+    whose context differs from those before it, up to MAX_CONTEXTS_PER_TASK.
+
+    Their text is made when `translations` loads the tasks (`tasks_with_contexts`): the split holds their rows'
+    objects, not a string per task (1,000,000 rows of two targets: 1.6 million contexts, about 270 MiB, each with
+    its row's key in it). Only the rows after their task's first are compared, a task at a time."""
+    numbers = work["task_id"].to_numpy(dtype="int64") - 1
+    later = np.flatnonzero(first[numbers] != np.arange(len(work)))  # the rows after their task's first
+    later = later[np.argsort(numbers[later], kind="stable")]  # a task's together, in row order
+    speakers, notes, keys = (work[column].to_numpy(dtype=object) for column in ("speaker", "note", "key"))
+    extra: list[int] = []  # the rows adding a distinct context to their task's
+    current, seen = -1, []  # the task compared, and its distinct contexts so far
+    for position, number in zip(later.tolist(), numbers[later].tolist(), strict=True):
+        if number != current:
+            head = first[number]
+            current, seen = number, [_context(speakers[head], notes[head], keys[head])]
+        if len(seen) < MAX_CONTEXTS_PER_TASK:
+            context = _context(speakers[position], notes[position], keys[position])
+            if context not in seen:
                 seen.append(context)
-    for number, seen in more.items():
-        first[number] = " | ".join(seen)
-    shared, previous = [], ""
-    for context in first:
+                extra.append(position)
+    del speakers, notes, keys
+    rows = np.concatenate([first, np.asarray(extra, dtype=np.int64)])
+    rows = rows[np.argsort(work["task_id"].to_numpy(dtype="int64")[rows], kind="stable")]  # a task's first row first
+    return work[CONTEXT_COLUMNS].iloc[rows].reset_index(drop=True)  # the columns first: no copy of the others
+
+
+def formatted_contexts(contexts: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """(task ids, prompt context of each) of the context rows of `_task_contexts`: a task's distinct row contexts
+    joined with " | ", capped at MAX_CONTEXT_CHARS. A context equal to the one before it is that string: a row's
+    cells for each target language come one after the other, and so do their tasks."""
+    ids: list[int] = []
+    texts: list[str] = []
+    for task_id, speaker, note, key in chunked_row_values(contexts, *CONTEXT_COLUMNS):
+        context = _context(speaker, note, key)
+        if ids and ids[-1] == task_id:
+            texts[-1] = f"{texts[-1]} | {context}"
+        else:
+            ids.append(task_id)
+            texts.append(context)
+    previous = ""
+    for index, context in enumerate(texts):
         context = context[:MAX_CONTEXT_CHARS]  # a slice of a short string is that string
-        previous = previous if context == previous else context
-        shared.append(previous)
-    return shared
+        previous = texts[index] = previous if context == previous else context
+    return np.asarray(ids, dtype=np.int64), texts
 
 
 def plan_tasks(
     cells: pd.DataFrame, max_items: int = 40, max_chars: int = 6000, also: Set[tuple[str, str]] = frozenset()
 ) -> TaskPlan:
     """Tasks for every empty target cell whose source is non-blank text, and for the filled cells in `also`
-    ((sheet, cell): stale machine text of a new version), cut into batches."""
-    return plan_work(work_cells(cells, also), max_items, max_chars)
+    ((sheet, cell): stale machine text of a new version), cut into batches; with their prompt contexts."""
+    plan = plan_work(work_cells(cells, also), max_items, max_chars)
+    return replace(plan, tasks=tasks_with_contexts(plan.tasks, plan.contexts), contexts=None)
 
 
 _GROUP_KEYS = ["source_language", "target_language", "source_text"]
@@ -158,31 +193,35 @@ def work_cells(cells: pd.DataFrame, also: Set[tuple[str, str]] = frozenset()) ->
 
 
 def plan_work(work: pd.DataFrame, max_items: int = 40, max_chars: int = 6000) -> TaskPlan:
-    """The tasks of the cells `work` (`work_cells`), cut into batches; `work` gets their task ids."""
+    """The tasks of the cells `work` (`work_cells`), cut into batches, and the rows their prompt contexts are made
+    of (`TaskPlan.contexts`); `work` gets their task ids."""
     group_keys = _GROUP_KEYS
+    columns = [c for c in _TASK_DTYPES if c != "context"]
     if work.empty:
-        empty_tasks = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _TASK_DTYPES.items()})
+        empty_tasks = pd.DataFrame({c: pd.Series(dtype=_TASK_DTYPES[c]) for c in columns})
         empty_assign = pd.DataFrame({c: pd.Series(dtype=_ASSIGNMENT_DTYPES[c]) for c in AssignmentSchema.columns})
-        return TaskPlan(validated(TaskSchema, empty_tasks), validated(AssignmentSchema, empty_assign))
+        empty_contexts = pd.DataFrame({c: pd.Series(dtype="int64" if c == "task_id" else str) for c in CONTEXT_COLUMNS})
+        return TaskPlan(validated(TaskSchema, empty_tasks), validated(AssignmentSchema, empty_assign),
+                        contexts=empty_contexts)  # fmt: skip
     # each cell's task, numbered in order of first appearance; the grouping itself (a hash table and codes per key)
     # is not kept while the contexts are made
     group = work.groupby(group_keys, sort=False).ngroup().to_numpy(dtype="int64")
     count = int(group.max()) + 1
     first = np.flatnonzero(np.concatenate([[True], group[1:] > np.maximum.accumulate(group)[:-1]]))
-    tasks = work.iloc[first][group_keys].reset_index(drop=True)
+    tasks = work[group_keys].iloc[first].reset_index(drop=True)
     smallest = np.full(count, np.inf)
     np.minimum.at(smallest, group, work["max_length"].to_numpy(dtype="float64", na_value=np.inf))
     tasks["max_length"] = pd.Series(smallest).replace(np.inf, np.nan).astype("Int64")
     tasks["cell_count"] = np.bincount(group, minlength=count).astype("int64")
     work["task_id"] = group + 1
     del group
-    tasks["context"] = pd.Series(_task_contexts(work, count), dtype=str)
+    contexts = _task_contexts(work, first)
     tasks.insert(0, "task_id", np.arange(1, count + 1, dtype="int64"))
     tasks["batch_id"] = assign_batches(tasks, max_items, max_chars)
-    tasks = tasks[list(_TASK_DTYPES)]
+    tasks = tasks[columns]
     assignments = work[list(_ASSIGNMENT_DTYPES)].reset_index(drop=True)
     assignments["max_length"] = assignments["max_length"].astype("Int64")
-    return TaskPlan(validated(TaskSchema, tasks), validated(AssignmentSchema, assignments))
+    return TaskPlan(validated(TaskSchema, tasks), validated(AssignmentSchema, assignments), contexts=contexts)
 
 
 _TASK_DTYPES = {
