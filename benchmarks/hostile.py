@@ -33,6 +33,7 @@ from pathlib import Path
 from translation_pipeline.localization.read.limits import PackageLimits
 from translation_pipeline.localization.read.workbook import WorkbookError, read_workbook, to_translate
 from translation_pipeline.localization.write.export import CellFill, export_workbook
+from translation_pipeline.localization.refs import cell_ref
 path, read_only = Path(sys.argv[1]), sys.argv[2] == "read"
 output = path.with_name("out.xlsx")
 try:
@@ -42,7 +43,7 @@ except WorkbookError as error:
     print(f"refused: {error.problem}")
 else:
     todo = cells[to_translate(cells)]
-    fills = [CellFill(s, c, t) for s, c, t in zip(todo["sheet"], todo["target_cell"], todo["source_text"])]
+    fills = [CellFill(s, cell_ref(c), t) for s, c, t in zip(todo["sheet"], todo["target_cell"], todo["source_text"])]
     if read_only:
         print(f"read with the limits off: {len(fills)} cells to fill")
     else:

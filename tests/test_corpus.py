@@ -17,6 +17,7 @@ from translation_pipeline.localization.read import grid
 from translation_pipeline.localization.read.grid import Package, is_text
 from translation_pipeline.localization.read.layout import parse_layouts
 from translation_pipeline.localization.read.workbook import WorkbookError, read_workbook, to_translate
+from translation_pipeline.localization.refs import cell_refs
 from translation_pipeline.localization.translate.providers.pseudo import pseudo_localize
 from translation_pipeline.localization.write import sheet_xml
 from translation_pipeline.localization.write.export import CellFill, export_workbook
@@ -45,7 +46,7 @@ def test_fills_exactly_what_a_person_would_or_says_why(tmp_path: Path, case: Cas
         return
     cells = parsed.cells
     todo = cells[to_translate(cells)]
-    to_fill = set(zip(todo["sheet"], todo["target_cell"], strict=True))
+    to_fill = set(zip(todo["sheet"], cell_refs(todo["target_cell"]), strict=True))
     reported = parsed.skipped_cells
     assert to_fill - case.fills == set(), "fills a cell a person would not"
     assert case.fills - to_fill - reported == set(), "leaves a cell without a reason"
@@ -100,7 +101,7 @@ def test_the_written_workbook_holds_exactly_the_fills(tmp_path: Path, case: Case
     except WorkbookError:
         return
     todo = parsed.cells[to_translate(parsed.cells)]
-    fills = [CellFill(s, c, pseudo_localize(t)) for s, c, t in zip(todo["sheet"], todo["target_cell"],
+    fills = [CellFill(s, c, pseudo_localize(t)) for s, c, t in zip(todo["sheet"], cell_refs(todo["target_cell"]),
                                                                    todo["source_text"], strict=True)]  # fmt: skip
     output = tmp_path / "out" / case.filename
     summary = export_workbook(path, output, fills)
@@ -151,7 +152,8 @@ def test_both_readers_place_a_table_that_starts_off_column_a_and_its_formulas(tm
             patch.setattr(grid, "CALAMINE_FROM_BYTES", threshold)
             parsed = read_workbook(path)
         columns = ["target_cell", "key", "source_text", "source_kind", "max_length"]
-        return [tuple(row) for row in parsed.cells[columns].astype(object).itertuples(index=False)]
+        table = parsed.cells[columns].assign(target_cell=cell_refs(parsed.cells["target_cell"]))
+        return [tuple(row) for row in table.astype(object).itertuples(index=False)]
 
     by_lxml = cells_read_by(10**12)
     assert by_lxml[0][:3] == ("F5", "k5", "勇者在晨曦村等你5")
@@ -179,7 +181,7 @@ def test_a_target_of_only_white_space_is_listed_as_skipped_and_left_as_it_is(tmp
     blank = [entry for entry in parsed.skips if entry.code == "blank_target"]
     assert [entry.references for entry in blank] == [["C2", "C3", "D3"]]
     work = parsed.cells[to_translate(parsed.cells)]
-    assert sorted(work["target_cell"]) == ["C4", "D2"]
+    assert sorted(cell_refs(work["target_cell"])) == ["C4", "D2"]
     out = tmp_path / "blank.translated.xlsx"
     summary = export_workbook(path, out, [CellFill("Dialogue", cell, "x") for cell in ["C4", "D2"]])
     assert summary.written == 2

@@ -30,6 +30,7 @@ from tests.workbook_factory import (
 from translation_pipeline.definitions import ASSETS, build_definitions, build_resources
 from translation_pipeline.localization.check.qa import read_report
 from translation_pipeline.localization.read.workbook import WorkbookError, check_package, read_workbook
+from translation_pipeline.localization.refs import cell_ref
 from translation_pipeline.localization.translate.providers.pseudo import PseudoProvider, pseudo_localize
 from translation_pipeline.settings import load_settings
 
@@ -144,7 +145,7 @@ def expected_fills(path: Path) -> dict[tuple[str, str], str]:
     todo = cells[~cells["target_filled"] & (cells["source_kind"] == "text")]
     columns = ["sheet", "target_cell", "source_text", "max_length", "target_language"]
     return {
-        (sheet, cell): pseudo_localize(text, None if pd.isna(limit) else int(limit), language)
+        (sheet, cell_ref(cell)): pseudo_localize(text, None if pd.isna(limit) else int(limit), language)
         for sheet, cell, text, limit, language in todo[columns].itertuples(index=False)
     }
 

@@ -28,6 +28,7 @@ from tests.fake_llm_server import (
 from tests.test_engine import Scripted, batch, good, reply
 from tests.test_qa import outcomes
 from translation_pipeline.localization.check.qa import findings, read_report, summarize, write_report
+from translation_pipeline.localization.refs import code_of
 from translation_pipeline.localization.store import MemoryScope, ProjectStore
 from translation_pipeline.localization.translate.contract import (
     FORMULA_STARTS,
@@ -243,7 +244,7 @@ def test_the_qa_report_writes_any_text(tmp_path: Path) -> None:
     }
     data = outcomes([("S\ud800", cell, "en", "源\ufffe", text, 1) for cell, (text, _) in texts.items()]
                     + [("S\ud800", "C7", "en", "源", None, None)])  # fmt: skip
-    data.loc[data["cell"] == "C7", "error"] = "placeholders invented <b \ud800> (after 4 tries)"
+    data.loc[data["cell"] == code_of("C7"), "error"] = "placeholders invented <b \ud800> (after 4 tries)"
     issues = findings(data, {})
     path = tmp_path / "qa.xlsx"
     write_report(path, issues, summarize(data, issues))

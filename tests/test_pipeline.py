@@ -17,6 +17,7 @@ from tests.conftest import register
 from tests.workbook_factory import assert_workbooks_equal_except
 from translation_pipeline.definitions import ASSETS, build_definitions, build_resources
 from translation_pipeline.localization.plan.tasks import CONTEXT_COLUMNS
+from translation_pipeline.localization.refs import cell_refs
 from translation_pipeline.localization.schemas import TaskSchema
 from translation_pipeline.localization.translate.prompt import PROMPT_VERSION
 from translation_pipeline.localization.translate.providers.pseudo import pseudo_localize
@@ -173,6 +174,35 @@ def test_a_plan_stored_by_an_earlier_release_fails_translations_with_one_line(
         f"{key}: its plan was made by an earlier release of translation_pipeline; run the whole partition again, "
         "not from this step"
     )
+
+
+def test_steps_given_cell_references_stored_as_text_ask_for_a_whole_run(
+    instance: dg.DagsterInstance, data_dir: Path, sample_workbook: Path
+) -> None:
+    """Until 2026-12-07 the cell table and the plan's assignments held each target cell as `D7`: the split and the
+    export, re-executed alone on such stored inputs, ask for a whole run and are never retried."""
+    key = register(instance, sample_workbook, data_dir)
+    assert run(instance, key).success
+    storage = data_dir / "storage"
+    manager = PlanPartsIOManager(str(storage))
+    source = storage / "source_workbook" / key
+    parsed = manager.read(UPath(source))
+    parsed.cells["target_cell"] = cell_refs(parsed.cells["target_cell"])
+    kept = source.read_bytes()
+    source.write_bytes(pickle.dumps(parsed))
+    cells = storage / "translation_tasks" / f"{key}.cells"
+    assignments, versions, stale = pickle.loads(cells.read_bytes())
+    assignments["target_cell"] = cell_refs(assignments["target_cell"])
+    cells.write_bytes(pickle.dumps((assignments, versions, stale)))
+    for step, what in (("translation_tasks", "cell table"), ("translated_workbook", "plan")):
+        if step == "translated_workbook":
+            source.write_bytes(kept)
+        result = run(instance, key, selection=[step], raise_on_error=False)
+        failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
+        assert failure.user_failure_data.description == (
+            f"{key}: its {what} was made by an earlier release of translation_pipeline; run the whole partition "
+            "again, not from this step"
+        )
 
 
 def test_a_stored_plan_is_read_only_in_the_parts_each_step_reads(

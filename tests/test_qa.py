@@ -21,6 +21,7 @@ from translation_pipeline.localization.check.qa import (
 )
 from translation_pipeline.localization.plan.tasks import plan_tasks
 from translation_pipeline.localization.read.workbook import CELL_COLUMNS
+from translation_pipeline.localization.refs import code_of
 from translation_pipeline.localization.translate.contract import GlossaryTerm
 
 GLOSSARY = Glossary([GlossaryEntry("勇者", "en", "Hero"), GlossaryEntry("勇者", "ja", "勇者")])
@@ -29,7 +30,7 @@ GLOSSARY = Glossary([GlossaryEntry("勇者", "en", "Hero"), GlossaryEntry("勇�
 def outcomes(rows: list[tuple]) -> pd.DataFrame:
     """Outcomes of (sheet, cell, target language, source, translation or None, max length) rows."""
     assignments = pd.DataFrame(
-        [(sheet, cell, f"k.{cell}", i) for i, (sheet, cell, *_) in enumerate(rows)],
+        [(sheet, code_of(cell), f"k.{cell}", i) for i, (sheet, cell, *_) in enumerate(rows)],
         columns=["sheet", "target_cell", "key", "task_id"],
     )
     tasks = pd.DataFrame(
@@ -103,7 +104,7 @@ def test_failed_and_unwritten_cells_are_findings_and_ordered_by_cell() -> None:
         ("S", "C3", "en", "取消", "Cancel", None),
         ("S", "C4", "en", "确定 ", "OK", 1),
     ]
-    issues = findings(outcomes(rows), {("S", "C3"): "merged cell that is not the top-left cell of its range"})
+    issues = findings(outcomes(rows), {("S", code_of("C3")): "merged cell that is not the top-left cell of its range"})
     assert rules_by_cell(issues) == {"C2": ["translation"], "C3": ["export"], "C4": ["max_length", "whitespace"]}
     failed = issues.iloc[0]
     assert (failed["status"], failed["detail"], failed["translation"]) == ("failed", "gave up", None)
@@ -126,7 +127,7 @@ def test_cells_judged_a_chunk_at_a_time_give_the_same_findings_in_the_same_order
     ]
     rows = [("S" if i % 7 else "T", f"C{i + 2}", "en" if i % 3 else "ja", *kinds[i % len(kinds)]) for i in range(60)]
     data = outcomes(rows)
-    unwritten = {("S", "C5"): "cell already has a value", ("T", "C9"): "cell already has a value"}
+    unwritten = {("S", code_of("C5")): "cell already has a value", ("T", code_of("C9")): "cell already has a value"}
     whole = findings(data, unwritten, glossary=GLOSSARY)
     monkeypatch.setattr(qa, "QA_CHUNK", 7)
     chunked = findings(data, unwritten, glossary=GLOSSARY)
@@ -151,7 +152,7 @@ def shared_task_outcomes(row_limits: list[int | None] | None, text: str) -> pd.D
     `row_limits` are the rows' own max lengths, carried by the assignments; None: assignments without them."""
     limits = row_limits or [5, 50]
     assignments = pd.DataFrame(
-        [("S", f"C{row}", f"k.C{row}", 1) for row in range(2, 2 + len(limits))],
+        [("S", code_of(f"C{row}"), f"k.C{row}", 1) for row in range(2, 2 + len(limits))],
         columns=["sheet", "target_cell", "key", "task_id"],
     )
     if row_limits is not None:
@@ -178,7 +179,7 @@ def test_max_length_is_checked_against_each_rows_own_limit() -> None:
 def test_planned_rows_sharing_a_task_are_checked_against_their_own_limits() -> None:
     """Through the planner: two rows with the same source and limits 5 and 50 are one task with limit 5."""
     cells = pd.DataFrame(
-        [("S", row, f"k{row}", "zh-CN", "确定", "text", "en", f"C{row}", False, "", "", limit)
+        [("S", row, f"k{row}", "zh-CN", "确定", "text", "en", code_of(f"C{row}"), False, "", "", limit)
          for row, limit in ((2, 5), (3, 50))],
         columns=CELL_COLUMNS,
     )  # fmt: skip
@@ -252,7 +253,7 @@ def test_summary_per_sheet_and_language() -> None:
         ("T", "C2", "en", "开始", "Start", 3),
     ]
     data = outcomes(rows)
-    issues = findings(data, {("S", "D2"): "cell already has a value"}, glossary=GLOSSARY)
+    issues = findings(data, {("S", code_of("D2")): "cell already has a value"}, glossary=GLOSSARY)
     summary = summarize(data, issues)
     assert list(summary.columns) == SUMMARY_COLUMNS
     table = summary.set_index(["sheet", "language"])

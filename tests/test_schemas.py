@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from translation_pipeline.localization.refs import code_of
 from translation_pipeline.localization.schemas import CellSchema, TableError, unique_rows, validated
 
 
@@ -13,7 +14,8 @@ def cells(target_cells: list[str], texts: list[str | None]) -> pd.DataFrame:
     return pd.DataFrame({
         "sheet": ["UI"] * n, "row": list(range(2, n + 2)), "key": [f"k{i}" for i in range(n)],
         "source_language": "zh-CN", "source_text": texts, "source_kind": "text", "target_language": "en",
-        "target_cell": target_cells, "target_filled": False, "speaker": "", "note": "",
+        "target_cell": [code_of(c) if c[0].isalpha() else int(c) for c in target_cells],  # "5": not a cell's code
+        "target_filled": False, "speaker": "", "note": "",
         "max_length": pd.array([None] * n, dtype="Int64"),
     })  # fmt: skip
 
@@ -21,8 +23,9 @@ def cells(target_cells: list[str], texts: list[str | None]) -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("frame", "expected"),
     [
-        (cells(["C2", "C2"], ["确定", "取消"]), "the cells table (no two rows share sheet, target_cell; e.g. UI, C2)"),
-        (cells(["C2", "2C"], ["确定", "取消"]), "the column 'target_cell' (str_matches("),
+        (cells(["C2", "C2"], ["确定", "取消"]), "the cells table (no two rows share sheet, target_cell; e.g. UI, "
+                                                "32770"),
+        (cells(["C2", "5"], ["确定", "取消"]), "the column 'target_cell' (greater_than_or_equal_to(16384)"),
         (cells(["C2", "C3"], ["确定", None]), "the cells table (source_text is set exactly for text sources; e.g."),
     ],
 )

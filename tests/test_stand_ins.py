@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from tests.test_versions import cells, statuses
 from translation_pipeline.localization.read.stand_ins import copies_source, is_marker, stand_in
 from translation_pipeline.localization.read.workbook import read_workbook, to_translate
+from translation_pipeline.localization.refs import cell_refs, code_of
 from translation_pipeline.localization.store import ProjectStore
 from translation_pipeline.localization.versions.classify import HUMAN, OTHER, classify
 from translation_pipeline.localization.versions.plan import plan_version
@@ -71,7 +72,7 @@ def test_the_reader_lists_each_kind_and_leaves_them_out_of_the_work(tmp_path: Pa
     parsed = read_workbook(path)
     listed = {entry.code: entry.references for entry in parsed.skips}
     assert listed == {"source_copy": ["C2"], "marker_target": ["C3", "D3"]}  # the notes column is a note now
-    assert sorted(parsed.cells[to_translate(parsed.cells)]["target_cell"]) == ["C4", "D2", "D4"]
+    assert sorted(cell_refs(parsed.cells[to_translate(parsed.cells)]["target_cell"])) == ["C4", "D2", "D4"]
     assert set(parsed.cells["note"]) == {"", "keep it short"}
 
 
@@ -92,6 +93,6 @@ def test_target_cells_that_hold_no_text_are_listed_never_written_nor_learned(tmp
     listed = {entry.code: entry.references for entry in parsed.skips}
     assert listed == {"formula_target": ["C2"], "error_target": ["C3"], "value_target": ["C4", "D4", "C5"]}
     assert all(entry.how_to_include for entry in parsed.skips)
-    assert sorted(parsed.cells[to_translate(parsed.cells)]["target_cell"]) == ["D3", "D5"]
-    listed_cells = parsed.cells[parsed.cells["target_cell"].isin(["C2", "C3", "C4", "D4", "C5"])]
+    assert sorted(cell_refs(parsed.cells[to_translate(parsed.cells)]["target_cell"])) == ["D3", "D5"]
+    listed_cells = parsed.cells[parsed.cells["target_cell"].isin(map(code_of, ["C2", "C3", "C4", "D4", "C5"]))]
     assert listed_cells["target_filled"].all() and listed_cells["target_text"].isna().all()  # never learned

@@ -13,6 +13,7 @@ from translation_pipeline.localization.plan.tasks import (
     work_cells,
 )
 from translation_pipeline.localization.read.workbook import CELL_COLUMNS
+from translation_pipeline.localization.refs import code_of
 from translation_pipeline.localization.schemas import CellSchema
 from translation_pipeline.localization.translate.contract import BatchItem
 
@@ -20,7 +21,7 @@ from translation_pipeline.localization.translate.contract import BatchItem
 def cells(rows: list[tuple]) -> pd.DataFrame:
     """rows of (sheet, row, key, source_text, kind, target, filled, speaker, note, max_length)."""
     records = [
-        (sheet, row, key, "zh-CN", text, kind, target, f"{'DE'[target == 'ja']}{row}", filled, sp, note, ml)
+        (sheet, row, key, "zh-CN", text, kind, target, code_of(f"{'DE'[target == 'ja']}{row}"), filled, sp, note, ml)
         for sheet, row, key, text, kind, target, filled, sp, note, ml in rows
     ]
     frame = pd.DataFrame.from_records(records, columns=CELL_COLUMNS)
@@ -39,7 +40,7 @@ def test_only_empty_targets_with_text_sources_become_tasks() -> None:
         ])
     )  # fmt: skip
     assert plan.tasks["source_text"].tolist() == ["你好"]
-    assert plan.assignments[["target_cell", "key"]].values.tolist() == [["D2", "k1"]]
+    assert plan.assignments[["target_cell", "key"]].values.tolist() == [[code_of("D2"), "k1"]]
 
 
 def test_identical_strings_are_one_task_with_merged_context_and_smallest_max_length() -> None:

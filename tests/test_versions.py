@@ -13,6 +13,7 @@ from openpyxl import Workbook, load_workbook
 
 from translation_pipeline.localization.plan.tasks import plan_tasks
 from translation_pipeline.localization.read.workbook import CELL_COLUMNS, read_workbook
+from translation_pipeline.localization.refs import cell_refs, code_of
 from translation_pipeline.localization.schemas import CellSchema
 from translation_pipeline.localization.store import ProjectStore
 from translation_pipeline.localization.versions.classify import (
@@ -40,12 +41,14 @@ from translation_pipeline.localization.versions.plan import (
 from translation_pipeline.localization.write.export import CellFill, export_workbook
 from translation_pipeline.settings import ConfigError, load_settings
 
+C2, C3, C4, C5, D2 = map(code_of, ["C2", "C3", "C4", "C5", "D2"])  # cell codes (refs.py)
+
 
 def cells(rows: list[tuple[str, int, str, str | None, str | None]], sheet: str = "S") -> pd.DataFrame:
     """A cell table from (target language, row, key, source text, target text) rows; column C = en, D = ja."""
     records = [
         (sheet, row, key, "zh-CN", source, "text" if source else "blank", language,
-         f"{'CD'[language == 'ja']}{row}", target is not None, "", "", None, target)
+         code_of(f"{'CD'[language == 'ja']}{row}"), target is not None, "", "", None, target)
         for language, row, key, source, target in rows
     ]  # fmt: skip
     frame = pd.DataFrame.from_records(records, columns=[*CELL_COLUMNS, "target_text"])
@@ -99,7 +102,7 @@ def test_the_reader_gives_each_target_its_current_text(tmp_path: Path) -> None:
     sheet.append(["k2", "取消", None, "=A1"])
     workbook.save(tmp_path / "t.xlsx")
     parsed = read_workbook(tmp_path / "t.xlsx")
-    got = parsed.cells.set_index("target_cell")
+    got = parsed.cells.set_index(pd.Index(cell_refs(parsed.cells["target_cell"])))
     texts = {cell: None if pd.isna(text) else text for cell, text in got["target_text"].items()}
     assert texts == {"C2": "  OK ", "D2": None, "C3": None, "D3": None}
     assert got["target_filled"].to_dict() == {"C2": True, "D2": True, "C3": False, "D3": True}
@@ -144,7 +147,7 @@ def test_each_cell_of_a_new_version_against_the_version_before() -> None:
     )  # fmt: skip
     assert statuses(classify(frame, before, retranslate_stale=False))["k2/en"] == STALE_KEPT
     # only new and stale cells become tasks
-    plan = plan_tasks(frame, also={("S", "C3")})
+    plan = plan_tasks(frame, also={("S", C3)})
     assert sorted(plan.tasks["source_text"]) == ["保存", "取消吗", "新的"]
 
 
@@ -164,7 +167,7 @@ def test_what_is_recorded_for_the_next_version() -> None:
         ("en", 5, "k4", "旧的", None), ("en", 6, "k5", "继续", "Go on"),
     ])  # fmt: skip
     got = classify(frame, before)
-    written = {("S", "C2"): "[en] 取消吗", ("S", "C4"): "[en] 新的"}  # C3 (stale) and C5 failed
+    written = {("S", C2): "[en] 取消吗", ("S", C4): "[en] 新的"}  # C3 (stale) and C5 failed
     records = {r["row_key"]: (r["source_text"], r["text"], r["origin"]) for r in version_records(got, written)}
     assert records == {
         "k1": ("取消吗", "[en] 取消吗", "machine"),
@@ -185,12 +188,12 @@ def test_the_version_a_plan_stores_records_and_reports_as_the_whole_one() -> Non
     whole = VersionPlan("L", 2, 2, "L-1", classify(frame, before), previous_rows={("S", "k1"), ("S", "k2")})
     stored = whole.for_export()
     assert list(stored.classified.columns) == EXPORTED_CLASSIFIED_COLUMNS
-    written = WrittenCells([("S", "C2", "[en] 取消吗"), ("S", "C4", "[en] 新的")])
+    written = WrittenCells([("S", C2, "[en] 取消吗"), ("S", C4, "[en] 新的")])
     assert list(version_records(stored.classified, written)) == list(version_records(whole.classified, written))
     got, expected = version_report(stored, written), version_report(whole, written)
     assert got.summary == expected.summary and len(got.retranslated) == len(got.needs_review) == 1
     assert got.retranslated.equals(expected.retranslated) and got.needs_review.equals(expected.needs_review)
-    assert stored.stale == whole.stale == {("S", "C2")}
+    assert stored.stale == whole.stale == {("S", C2)}
 
 
 # -- the store: versions and approved memory -----------------------------------------------------------------
@@ -232,27 +235,27 @@ def test_approved_memory_keeps_every_reviewer_text_and_the_most_recent_wins(stor
 
 
 def test_written_cells_is_a_mapping_of_sheet_and_cell() -> None:
-    written = WrittenCells([("S", "C2", "OK"), ("T", "C2", "Cancel"), ("S", "D2", "OK")])
-    assert written[("T", "C2")] == "Cancel" and written.get(("S", "C3")) is None and written.get(("U", "C2")) is None
-    assert ("S", "D2") in written and ("T", "D2") not in written
-    assert len(written) == 3 and dict(written) == {("S", "C2"): "OK", ("S", "D2"): "OK", ("T", "C2"): "Cancel"}
+    written = WrittenCells([("S", C2, "OK"), ("T", C2, "Cancel"), ("S", D2, "OK")])
+    assert written[("T", C2)] == "Cancel" and written.get(("S", C3)) is None and written.get(("U", C2)) is None
+    assert ("S", D2) in written and ("T", D2) not in written
+    assert len(written) == 3 and dict(written) == {("S", C2): "OK", ("S", D2): "OK", ("T", C2): "Cancel"}
 
 
 def test_plan_version_learns_human_text_and_names_conflicts(tmp_path: Path) -> None:
     store = ProjectStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
     v1 = cells([("en", 2, "k1", "确定", None), ("en", 3, "k2", "确定", None), ("en", 4, "k3", "取消", None)])
     first = plan_version(store, "a.xlsx", "a-1", "a.xlsx", v1)
-    assert first.previous_key is None and first.work == {("S", "C2"), ("S", "C3"), ("S", "C4")}
-    written = WrittenCells([("S", "C2", "[en] 确定"), ("S", "C3", "[en] 确定"), ("S", "C4", "[en] 取消")])
+    assert first.previous_key is None and first.work == {("S", C2), ("S", C3), ("S", C4)}
+    written = WrittenCells([("S", C2, "[en] 确定"), ("S", C3, "[en] 确定"), ("S", C4, "[en] 取消")])
     record_version(store, first, written)
     assert version_report(first, written).summary["rows_added"] == 3
 
     v2 = cells([("en", 2, "k1", "确定", "OK"), ("en", 3, "k2", "确定", "Confirm"), ("en", 5, "k4", "确定", None)])
     second = plan_version(store, "a.xlsx", "a-2", "a.xlsx", v2)
-    assert second.previous_key == "a-1" and second.learned == 2 and second.work == {("S", "C5")}
+    assert second.previous_key == "a-1" and second.learned == 2 and second.work == {("S", C5)}
     assert store.lookup_approved("zh-CN", "en", ["确定"]) == {"确定": "Confirm"}
     assert second.conflicts[["text", "cell", "wins"]].values.tolist() == [["OK", "C2", False], ["Confirm", "C3", True]]
-    report = version_report(second, {("S", "C5"): "Confirm"})
+    report = version_report(second, {("S", C5): "Confirm"})
     assert {k: report.summary[k] for k in ("rows_added", "rows_removed", "human_learned", "conflicts")} == {
         "rows_added": 1, "rows_removed": 1, "human_learned": 2, "conflicts": 1,
     }  # fmt: skip
@@ -279,11 +282,11 @@ def test_the_text_a_reviewer_wrote_last_wins_not_the_one_seen_last(tmp_path: Pat
 def test_versions_are_numbered_per_lineage_and_a_preview_registers_and_learns_nothing(tmp_path: Path) -> None:
     store = ProjectStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
     v1 = cells([("en", 2, "k1", "确定", None)])
-    record_version(store, plan_version(store, "a.xlsx", "a-1", "a.xlsx", v1), {("S", "C2"): "[en] 确定"})
+    record_version(store, plan_version(store, "a.xlsx", "a-1", "a.xlsx", v1), {("S", C2): "[en] 确定"})
     assert plan_version(store, "b.xlsx", "b-1", "b.xlsx", v1).number == 1  # another lineage counts from 1
     v2 = cells([("en", 2, "k1", "确定", "OK"), ("en", 3, "k2", "取消", None)])
     preview = preview_version(store, "a.xlsx", "a-2", v2)
-    assert (preview.version_id, preview.number, preview.previous_key, preview.work) == (None, 2, "a-1", {("S", "C3")})
+    assert (preview.version_id, preview.number, preview.previous_key, preview.work) == (None, 2, "a-1", {("S", C3)})
     assert preview.learned == 1 and store.lookup_approved("zh-CN", "en", ["确定"]) == {}  # nothing learned
     assert store.version_id("a.xlsx", "a-2") is None  # nothing registered
     second = plan_version(store, "a.xlsx", "a-2", "a.xlsx", v2)
@@ -301,7 +304,7 @@ def test_forgetting_versions_keeps_the_cells_a_kept_version_is_compared_with(tmp
         plan = plan_version(store, "a.xlsx", key, "a.xlsx", cells([("en", 2, "k1", "确定", None)]))
         ids[key] = plan.version_id
         if key != "a-3":  # a-3 is planned, not exported yet
-            record_version(store, plan, {("S", "C2"): "[en] 确定"})
+            record_version(store, plan, {("S", C2): "[en] 确定"})
 
     def kept() -> list[str]:
         return [key for key, version_id in ids.items() if store.version_cells(version_id)]

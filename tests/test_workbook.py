@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.workbook_factory import build_table
 from translation_pipeline.localization.read.languages import LanguageMatcher
 from translation_pipeline.localization.read.workbook import WorkbookError, classify, read_workbook
+from translation_pipeline.localization.refs import cell_refs
 from translation_pipeline.localization.schemas import CellSchema
 
 
@@ -54,7 +56,7 @@ def test_columns_kinds_and_context(tmp_path: Path) -> None:
     assert (dialog.header_row, dialog.source_language, dialog.source_column) == (2, "zh-CN", "C")
     assert dialog.target_columns == {"en": "D", "ja": "E"}
     assert dialog.context_columns == {"key": "A", "speaker": "B", "note": "F", "max_length": "G"}
-    cells = parsed.cells.set_index("target_cell")
+    cells = parsed.cells.set_index(pd.Index(cell_refs(parsed.cells["target_cell"])))
     assert cells.loc["D3", "source_text"] == "你好{0}" and cells.loc["D3", "max_length"] == 20
     assert cells.loc["D3", "speaker"] == "村长" and cells.loc["D3", "note"] == "greeting"
     assert bool(cells.loc["D4", "target_filled"]) and not bool(cells.loc["E4", "target_filled"])
@@ -106,7 +108,7 @@ def test_duplicate_language_column_is_reported_and_left_alone(tmp_path: Path) ->
     (entry,) = parsed.skips
     assert entry.code == "repeated_language" and "repeats language en" in entry.reason
     assert entry.references == ["C2"]
-    assert parsed.cells["target_cell"].tolist() == ["B2"]
+    assert cell_refs(parsed.cells["target_cell"]) == ["B2"]
 
 
 def test_no_usable_sheet_is_one_clear_error(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """What every asset of the chain shares: one partition per workbook version, its group, owner and tags; how
 they show a table in metadata."""
 
+import dagster as dg
 import pandas as pd
 
 from translation_pipeline.partitions import workbooks
@@ -13,6 +14,13 @@ ASSET_DEFAULTS = {
     "owners": ["team:localization"],
     "tags": {"domain": "localization"},
 }
+
+
+def made_earlier(key: str, what: str) -> dg.Failure:
+    """The failure of a step given an input stored in an earlier release's form (`what`: "plan", "cell table"):
+    never retried, as rerunning the step alone cannot succeed."""
+    return dg.Failure(description=f"{key}: its {what} was made by an earlier release of translation_pipeline; run "
+                      "the whole partition again, not from this step", allow_retries=False)  # fmt: skip
 
 
 def markdown_rows(frame: pd.DataFrame, limit: int, empty: str, rest: str) -> str:

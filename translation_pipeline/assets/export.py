@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from translation_pipeline.assets.checks import EXPORT_CHECKS, export_checks
-from translation_pipeline.assets.common import ASSET_DEFAULTS, markdown_rows
+from translation_pipeline.assets.common import ASSET_DEFAULTS, made_earlier, markdown_rows
 from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.check.glossary import Glossary, GlossaryError, load_glossary
 from translation_pipeline.localization.check.qa import (
@@ -26,6 +26,7 @@ from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.inbox.archive import find_archived
 from translation_pipeline.localization.plan.tasks import TaskPlan, unpacked
 from translation_pipeline.localization.read.ledger import needs_attention, skipped_counts
+from translation_pipeline.localization.refs import cell_ref, cell_refs, code_of
 from translation_pipeline.localization.versions.plan import WrittenCells, record_version, version_report
 from translation_pipeline.localization.write.export import CellFill, export_workbook, written_text
 from translation_pipeline.resources.files import DataDirResource
@@ -81,6 +82,8 @@ def translated_workbook(
     schedule picks it up."""
     archived = find_archived(data_dir.archive, context.partition_key)
     plan = translation_tasks.take()
+    if not pd.api.types.is_integer_dtype(plan.assignments["target_cell"]):  # stored before cells were codes (refs.py)
+        raise made_earlier(context.partition_key, "plan")
     # the version stays packed until the cells' outcomes are gone (`TaskPlan.versions`)
     packed, stale, ledger, layout = plan.versions, plan.stale_cells(), plan.skipped, plan.layout
     assignments, tasks = plan.assignments, plan.tasks[outcome_task_columns(plan.assignments)]
@@ -88,12 +91,13 @@ def translated_workbook(
     outcomes = cell_outcomes(assignments, tasks, translations.take()[OUTCOME_TRANSLATION_COLUMNS])
     del assignments, tasks  # and the translations: what the export needs of them is in `outcomes`
     done = translated_cells(outcomes)
-    fills = (CellFill(s, c, t, (s, c) in stale) for s, c, t in row_values(done, "sheet", "cell", "text"))
+    # each cell's A1 reference made as its fill is written, not held (refs.py)
+    fills = (CellFill(s, cell_ref(c), t, (s, c) in stale) for s, c, t in row_values(done, "sheet", "cell", "text"))
     folder = data_dir.outbox / context.partition_key
     output = folder / archived.output_name
     summary = export_workbook(Path(archived.path), output, fills)  # a generator: no list of fills held after
     settings = load_settings()  # YAML-only QA settings: max length defaults, glossary file
-    not_written = {(sheet, cell): reason for sheet, cell, reason in summary.skipped}
+    not_written = {(sheet, code_of(cell)): reason for sheet, cell, reason in summary.skipped}
     issues = findings(
         outcomes,
         not_written,
@@ -108,7 +112,8 @@ def translated_workbook(
         (s, c, written_text(t)) for s, c, t in row_values(done, "sheet", "cell", "text") if (s, c) not in not_written
     )  # fmt: skip
     to_fill, failed = len(outcomes), int((outcomes["status"] != "translated").sum())
-    preview = done[["sheet", "cell", "language", "source", "text"]].head(10).to_markdown(index=False)
+    preview = done[["sheet", "cell", "language", "source", "text"]].head(10)
+    preview = preview.assign(cell=cell_refs(preview["cell"].tolist())).to_markdown(index=False)
     del outcomes, done  # a row per cell: gone before the version is unpacked and recorded
     versions = None
     if written is not None:

@@ -42,7 +42,7 @@ class SourceWorkbookConfig(dg.Config):
     include_hidden_sheets: bool | None = None
 
 
-@dg.asset(**ASSET_DEFAULTS, kinds={"excel", "pandas"}, code_version="1", check_specs=SOURCE_CHECKS)
+@dg.asset(**ASSET_DEFAULTS, kinds={"excel", "pandas"}, code_version="2", check_specs=SOURCE_CHECKS)
 @records_failure
 def source_workbook(
     context: dg.AssetExecutionContext,

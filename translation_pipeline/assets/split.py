@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from translation_pipeline.assets.checks import TASK_CHECKS, task_checks
-from translation_pipeline.assets.common import ASSET_DEFAULTS
+from translation_pipeline.assets.common import ASSET_DEFAULTS, made_earlier
 from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.inbox.archive import find_archived
 from translation_pipeline.localization.plan.tasks import TaskPlan, plan_work, tasks_with_contexts, work_cells
@@ -36,7 +36,7 @@ def _preview(plan: TaskPlan) -> pd.DataFrame:
 
 # the cell table is taken, and let go of once planned: not held while the plan is stored (resources/io_manager.py)
 @dg.asset(
-    **ASSET_DEFAULTS, kinds={"pandas"}, code_version="3", check_specs=TASK_CHECKS,
+    **ASSET_DEFAULTS, kinds={"pandas"}, code_version="4", check_specs=TASK_CHECKS,
     ins={"source_workbook": stored_in()},
 )  # fmt: skip
 @records_failure
@@ -54,6 +54,8 @@ def translation_tasks(
     archived = find_archived(data_dir.archive, key)
     lineage = lineage_of(archived.original_name, settings.lineages)
     parsed = source_workbook.take()
+    if not pd.api.types.is_integer_dtype(parsed.cells["target_cell"]):  # stored before cells were codes (refs.py)
+        raise made_earlier(key, "cell table")
     try:
         version = plan_version(store.get_store(), lineage, key, archived.original_name, parsed.cells,
                                retranslate_stale=settings.retranslate_stale)  # fmt: skip

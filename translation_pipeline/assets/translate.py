@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from translation_pipeline.assets.common import ASSET_DEFAULTS
+from translation_pipeline.assets.common import ASSET_DEFAULTS, made_earlier
 from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.check.glossary import GlossaryError
 from translation_pipeline.localization.frames import row_values
@@ -95,8 +95,7 @@ def translations(
     key = context.partition_key
     tasks = translation_tasks.take()  # with their prompt contexts; let go of before the table is stored
     if not pd.api.types.is_integer_dtype(tasks["task_id"]):  # a plan stored before task ids were numbers
-        raise dg.Failure(description=f"{key}: its plan was made by an earlier release of translation_pipeline; "
-                         "run the whole partition again, not from this step", allow_retries=False)  # fmt: skip
+        raise made_earlier(key, "plan")
     try:
         resolved = resolve_translator(
             project_store, key, translation.translator_settings(), config.switch_provider, config.switch_model,

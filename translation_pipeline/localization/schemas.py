@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from translation_pipeline.localization.refs import COLUMNS
+
 SOURCE_KINDS = ["text", "blank", "formula", "number", "bool", "date", "error"]
 
 
@@ -43,7 +45,7 @@ CellSchema = pa.DataFrameSchema(
         "source_text": pa.Column(str, nullable=True),
         "source_kind": pa.Column(str, pa.Check.isin(SOURCE_KINDS)),
         "target_language": pa.Column(str),
-        "target_cell": pa.Column(str, pa.Check.str_matches(r"^[A-Z]{1,3}[1-9][0-9]*$")),
+        "target_cell": pa.Column("int64", pa.Check.ge(COLUMNS)),  # its code (refs.py): row 1 and below
         "target_filled": pa.Column(bool),
         "speaker": pa.Column(str),
         "note": pa.Column(str),
@@ -86,7 +88,7 @@ TaskSchema = pa.DataFrameSchema(
 AssignmentSchema = pa.DataFrameSchema(
     {
         "sheet": pa.Column(str),
-        "target_cell": pa.Column(str),
+        "target_cell": pa.Column("int64"),  # its code (refs.py)
         "key": pa.Column(str),
         "task_id": pa.Column("int64"),
         # the row's own max length (a task has the smallest of its rows'); absent in plans made before

@@ -38,13 +38,13 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.utils.escape import unescape
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from translation_pipeline.localization.check.glossary import Glossary
 from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.read.ledger import FAILED, NOT_WRITTEN, TOO_LONG, SkipEntry, ledger_table
+from translation_pipeline.localization.refs import cell_position, cell_refs, code_of
 from translation_pipeline.localization.scripts import LATIN, language_scripts, script_pattern
 from translation_pipeline.localization.translate.contract import FORMULA_STARTS, REPLACEMENT
 from translation_pipeline.localization.translate.placeholders import PLACEHOLDER_RE, placeholder_problems
@@ -99,8 +99,10 @@ def translated_cells(outcomes: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rows(frame: pd.DataFrame, rule: str, detail: pd.Series | str, status: str = "warning") -> pd.DataFrame:
-    """Findings of `rule` for the cells of `frame` (its index is kept, to order findings by cell)."""
+    """Findings of `rule` for the cells of `frame` (its index is kept, to order findings by cell), each cell by its
+    A1 reference."""
     rows = frame[["sheet", "cell", "key", "language", "source"]].copy()
+    rows["cell"] = pd.Series(cell_refs(rows["cell"].tolist()), index=rows.index, dtype=object)
     rows["translation"] = frame.get("text")
     rows["status"] = status
     rows["rule"] = rule
@@ -216,7 +218,7 @@ def _control_characters(done: pd.DataFrame) -> pd.DataFrame:
 
 def findings(
     outcomes: pd.DataFrame,
-    not_written: Mapping[tuple[str, str], str],
+    not_written: Mapping[tuple[str, int], str],
     *,
     max_length_defaults: Mapping[str, int] | None = None,
     glossary: Glossary | None = None,
@@ -276,9 +278,10 @@ def summarize(outcomes: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
     keys = ["sheet", "language"]
     export = issues.loc[issues["rule"] == "export"]
     # the cells whose sheet and reference are among the few unwritten ones, then those pairs: no index of every pair
-    not_written = outcomes["cell"].isin(export["cell"]) & outcomes["sheet"].isin(export["sheet"])
+    codes = [code_of(ref) for ref in export["cell"].tolist()]
+    not_written = outcomes["cell"].isin(codes) & outcomes["sheet"].isin(export["sheet"])
     if not_written.any():
-        unwritten = set(row_values(export, "sheet", "cell"))
+        unwritten = set(zip(export["sheet"].tolist(), codes, strict=True))
         candidates = outcomes[not_written]
         not_written[not_written] = [pair in unwritten for pair in row_values(candidates, "sheet", "cell")]
     cells = outcomes.assign(failed=outcomes["status"] != "translated", not_written=not_written)
@@ -344,7 +347,7 @@ def _sheet_rows(sheet: WriteOnlyWorksheet, frame: pd.DataFrame) -> Iterator[list
 
 
 def skipped_table(
-    read_ledger: pd.DataFrame, outcomes: pd.DataFrame, not_written: Mapping[tuple[str, str], str]
+    read_ledger: pd.DataFrame, outcomes: pd.DataFrame, not_written: Mapping[tuple[str, int], str]
 ) -> pd.DataFrame:
     """The `skipped` sheet: what reading left out (its ledger), then the cells translated but not written
     (too long for a cell, say) and the cells whose translation failed after retries, grouped by reason."""
@@ -353,19 +356,14 @@ def skipped_table(
     for (sheet, error), group in failed.groupby(["sheet", "error"], sort=True):
         extra.append(SkipEntry(str(sheet), FAILED, f"translation failed: {error}",
                                "the rerun schedule or `translation-pipeline retry-failed` tries again",
-                               [_position(c) for c in group["cell"]]))  # fmt: skip
+                               [cell_position(c) for c in group["cell"].tolist()]))  # fmt: skip
     by_reason: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for (sheet, cell), reason in not_written.items():
-        by_reason.setdefault((sheet, reason), []).append(_position(cell))
+        by_reason.setdefault((sheet, reason), []).append(cell_position(cell))
     for (sheet, reason), cells in sorted(by_reason.items()):
         code = TOO_LONG if "longer than" in reason else NOT_WRITTEN
         extra.append(SkipEntry(sheet, code, f"translated, not written: {reason}", "", cells))
     return pd.concat([read_ledger, ledger_table(extra)], ignore_index=True)
-
-
-def _position(cell: str) -> tuple[int, int]:
-    row, column = coordinate_to_tuple(cell)
-    return row, column
 
 
 def write_report(

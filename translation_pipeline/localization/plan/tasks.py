@@ -37,7 +37,7 @@ class TaskPlan:
     # the version in its lineage: classified cells (localization/versions); packed as the split stores it, as only
     # the export's last phase reads it
     versions: VersionPlan | Packed[VersionPlan] | None = None
-    overwrite: frozenset[tuple[str, str]] = frozenset()  # (sheet, cell) of stale machine text, with `versions` packed
+    overwrite: frozenset[tuple[str, int]] = frozenset()  # (sheet, cell code) of stale machine text, `versions` packed
     # the rows its tasks' prompt contexts are made of (CONTEXT_COLUMNS) when its tasks carry none (`plan_work`): their
     # text is made as `translations` loads the tasks (`tasks_with_contexts`)
     contexts: pd.DataFrame | None = None
@@ -46,8 +46,8 @@ class TaskPlan:
     def batch_count(self) -> int:
         return int(self.tasks["batch_id"].nunique())
 
-    def stale_cells(self) -> Set[tuple[str, str]]:
-        """(sheet, cell) of the filled cells the export may overwrite: stale machine text."""
+    def stale_cells(self) -> Set[tuple[str, int]]:
+        """(sheet, cell code) of the filled cells the export may overwrite: stale machine text."""
         if self.versions is None or isinstance(self.versions, Packed):
             return self.overwrite
         return self.versions.stale  # a plan made in process, or stored by an earlier release
@@ -170,10 +170,10 @@ def formatted_contexts(contexts: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
 
 
 def plan_tasks(
-    cells: pd.DataFrame, max_items: int = 40, max_chars: int = 6000, also: Set[tuple[str, str]] = frozenset()
+    cells: pd.DataFrame, max_items: int = 40, max_chars: int = 6000, also: Set[tuple[str, int]] = frozenset()
 ) -> TaskPlan:
     """Tasks for every empty target cell whose source is non-blank text, and for the filled cells in `also`
-    ((sheet, cell): stale machine text of a new version), cut into batches; with their prompt contexts."""
+    ((sheet, cell code): stale machine text of a new version), cut into batches; with their prompt contexts."""
     plan = plan_work(work_cells(cells, also), max_items, max_chars)
     return replace(plan, tasks=tasks_with_contexts(plan.tasks, plan.contexts), contexts=None)
 
@@ -181,7 +181,7 @@ def plan_tasks(
 _GROUP_KEYS = ["source_language", "target_language", "source_text"]
 
 
-def work_cells(cells: pd.DataFrame, also: Set[tuple[str, str]] = frozenset()) -> pd.DataFrame:
+def work_cells(cells: pd.DataFrame, also: Set[tuple[str, int]] = frozenset()) -> pd.DataFrame:
     """The cells `plan_tasks` makes tasks of, with the columns `plan_work` reads: a copy, so the cell table can be
     let go of while the plan is made."""
     wanted = to_translate(cells)
@@ -234,7 +234,7 @@ _TASK_DTYPES = {
     "max_length": "Int64",
     "cell_count": "int64",
 }
-_ASSIGNMENT_DTYPES = {"sheet": str, "target_cell": str, "key": str, "task_id": "int64", "max_length": "Int64"}
+_ASSIGNMENT_DTYPES = {"sheet": str, "target_cell": "int64", "key": str, "task_id": "int64", "max_length": "Int64"}
 
 
 def assign_batches(tasks: pd.DataFrame, max_items: int, max_chars: int) -> list[str]:

@@ -42,6 +42,7 @@ from translation_pipeline.localization.read.layout import (
 from translation_pipeline.localization.read.ledger import SkipEntry
 from translation_pipeline.localization.read.limits import PackageLimits
 from translation_pipeline.localization.read.stand_ins import stand_in
+from translation_pipeline.localization.refs import cell_codes
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and password-protected .xlsx
 ZIP_MAGIC = b"PK\x03\x04"
@@ -362,6 +363,7 @@ def read_workbook(
     cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns, dtype=str)
     cells["max_length"] = cells["max_length"].astype("Int64")
     cells["row"] = cells["row"].astype("int64")
+    cells["target_cell"] = cells["target_cell"].astype("int64")
     cells["target_filled"] = cells["target_filled"].astype(bool)
     return ParsedWorkbook(cells=cells, sheets=layouts_found, skips=skips)
 
@@ -481,14 +483,14 @@ def _cell_frame(plan: SheetPlan, grid: SheetGrid) -> pd.DataFrame | None:
         "sheet": sheet, "row": spread(numbers, "int64"), "key": spread(keys), "source_language": source_language,
         "source_text": spread(texts), "source_kind": spread(kinds),
         "target_language": np.tile(np.asarray([code for code, _ in targets], dtype=object), len(kept))[keep],
-        "target_cell": per_target(lambda _, letter: [f"{letter}{n}" for n in numbers]),
+        "target_cell": np.column_stack([cell_codes(numbers, c) for _, c in targets]).ravel()[keep],  # refs.py
         "target_filled": per_target(lambda column, _: [v is not None for v in targets_kept[column]]).astype(bool),
         "speaker": spread(column_text(context.get("speaker"))), "note": spread(note),
         "max_length": pd.array(limits, dtype="Int64").repeat(len(targets))[keep],
         TARGET_TEXT: per_target(lambda column, _: [_target_text(v) for v in targets_kept[column]]),
     }  # fmt: skip
     frame = pd.DataFrame(columns, index=pd.RangeIndex(int(keep.sum())))
-    str_columns = ("key", "source_text", "source_kind", "target_language", "target_cell", "speaker", "note")
+    str_columns = ("key", "source_text", "source_kind", "target_language", "speaker", "note")
     return frame.astype(dict.fromkeys(str_columns, "str"))[[*CELL_COLUMNS, TARGET_TEXT]]
 
 

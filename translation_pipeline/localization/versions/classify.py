@@ -31,6 +31,7 @@ import pandas as pd
 
 from translation_pipeline.localization.frames import chunked_row_values, chunked_zip, row_values
 from translation_pipeline.localization.read.stand_ins import stand_in
+from translation_pipeline.localization.refs import cell_ref
 from translation_pipeline.localization.versions.lineage import row_keys
 
 TRANSLATE, KEEP, STALE, STALE_KEPT, HUMAN, REVIEW, OTHER = (
@@ -97,7 +98,8 @@ def classify(
         statuses.append(status)
         seens.append(seen)
     taken = {name: text_cells[name].to_numpy(dtype=object) for name in
-             ("sheet", "target_cell", "key", "source_language", "target_language", "source_text")}  # fmt: skip
+             ("sheet", "key", "source_language", "target_language", "source_text")}  # fmt: skip
+    taken["target_cell"] = text_cells["target_cell"].to_numpy(dtype="int64")  # its code (refs.py)
     computed = {"row_key": keys.tolist(), "target_text": texts, "status": statuses,
                 **{column: [None if seen is None else getattr(seen, name) for seen in seens]
                    for column, name in _PREVIOUS}}  # fmt: skip
@@ -130,8 +132,8 @@ def _status(
     return (HUMAN if found.source_text == source else REVIEW), found
 
 
-def work_cells(classified: pd.DataFrame) -> set[tuple[str, str]]:
-    """(sheet, cell) of the cells to send to the model: empty targets and stale machine text."""
+def work_cells(classified: pd.DataFrame) -> set[tuple[str, int]]:
+    """(sheet, cell code) of the cells to send to the model: empty targets and stale machine text."""
     work = classified[classified["status"].isin(WORK)]
     return set(row_values(work, "sheet", "target_cell"))
 
@@ -141,17 +143,17 @@ class VersionRecords:
     """`version_records` as a collection the store can iterate again when it retries its transaction."""
 
     classified: pd.DataFrame
-    written: Mapping[tuple[str, str], str]
+    written: Mapping[tuple[str, int], str]
 
     def __iter__(self) -> Iterator[dict[str, object]]:
         return version_records(self.classified, self.written)
 
 
-def version_records(classified: pd.DataFrame, written: Mapping[tuple[str, str], str]) -> Iterator[dict[str, object]]:
+def version_records(classified: pd.DataFrame, written: Mapping[tuple[str, int], str]) -> Iterator[dict[str, object]]:
     """What to record for this version once exported, a record per classified cell (store.VERSION_CELL_COLUMNS),
     one at a time: the store writes them in chunks, so a large version is never held as records.
 
-    `written`: (sheet, cell) -> text the export wrote. A stale cell not rewritten still holds our text for the
+    `written`: (sheet, cell code) -> text the export wrote. A stale cell not rewritten still holds our text for the
     old source, so it is recorded with that source and stays stale.
     """
     for sheet, cell, row_key, language, source, text, status, old_source in chunked_row_values(
@@ -171,5 +173,5 @@ def version_records(classified: pd.DataFrame, written: Mapping[tuple[str, str], 
             origin = HUMAN_ORIGIN
         else:
             origin, text = OTHER_ORIGIN, None
-        yield {"sheet": sheet, "row_key": row_key, "target_language": language, "cell": cell,
+        yield {"sheet": sheet, "row_key": row_key, "target_language": language, "cell": cell_ref(cell),
                "source_text": source, "text": None if pd.isna(text) else text, "origin": origin}  # fmt: skip

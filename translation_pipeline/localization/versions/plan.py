@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from translation_pipeline.localization.frames import chunked_row_values, row_values
+from translation_pipeline.localization.refs import cell_ref, cell_refs
 from translation_pipeline.localization.store import ProjectStore
 from translation_pipeline.localization.versions.classify import (
     CLASSIFIED_COLUMNS,
@@ -64,13 +65,13 @@ class VersionPlan:
         return replace(self, classified=self.classified[EXPORTED_CLASSIFIED_COLUMNS])
 
     @property
-    def work(self) -> set[tuple[str, str]]:
-        """(sheet, cell) of the cells to translate: empty ones and stale machine text."""
+    def work(self) -> set[tuple[str, int]]:
+        """(sheet, cell code) of the cells to translate: empty ones and stale machine text."""
         return work_cells(self.classified)
 
     @property
-    def stale(self) -> set[tuple[str, str]]:
-        """(sheet, cell) of the filled cells the export may overwrite."""
+    def stale(self) -> set[tuple[str, int]]:
+        """(sheet, cell code) of the filled cells the export may overwrite."""
         stale = self.classified[self.classified["status"] == STALE]
         return set(row_values(stale, "sheet", "target_cell"))
 
@@ -93,7 +94,7 @@ def plan_version(
     for part, fresh in ((human[~written], False), (human[written], True)):
         store.learn_approved([
             {"source_language": src, "target_language": tgt, "source_text": source, "text": text, "lineage": lineage,
-             "workbook_key": workbook_key, "sheet": sheet, "cell": cell}
+             "workbook_key": workbook_key, "sheet": sheet, "cell": cell_ref(cell)}
             for src, tgt, source, text, sheet, cell in part[
                 ["source_language", "target_language", "source_text", "target_text", "sheet", "target_cell"]
             ].itertuples(index=False, name=None)
@@ -150,28 +151,28 @@ def _conflicts(store: ProjectStore, classified: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=CONFLICT_COLUMNS)
 
 
-class WrittenCells(Mapping[tuple[str, str], str]):
-    """(sheet, cell) -> the text the export wrote, held as one dict per sheet keyed by the cell reference: a
+class WrittenCells(Mapping[tuple[str, int], str]):
+    """(sheet, cell code) -> the text the export wrote, held as one dict per sheet keyed by the cell's code: a
     version of a million cells costs no (sheet, cell) tuple per cell."""
 
-    def __init__(self, items: Iterable[tuple[str, str, str]] = ()) -> None:
-        self._sheets: dict[str, dict[str, str]] = {}
+    def __init__(self, items: Iterable[tuple[str, int, str]] = ()) -> None:
+        self._sheets: dict[str, dict[int, str]] = {}
         for sheet, cell, text in items:
             self._sheets.setdefault(sheet, {})[cell] = text
 
-    def __getitem__(self, key: tuple[str, str]) -> str:
+    def __getitem__(self, key: tuple[str, int]) -> str:
         sheet, cell = key
         return self._sheets[sheet][cell]
 
-    def __iter__(self) -> Iterator[tuple[str, str]]:
+    def __iter__(self) -> Iterator[tuple[str, int]]:
         return ((sheet, cell) for sheet, cells in self._sheets.items() for cell in cells)
 
     def __len__(self) -> int:
         return sum(map(len, self._sheets.values()))
 
 
-def record_version(store: ProjectStore, plan: VersionPlan, written: Mapping[tuple[str, str], str]) -> None:
-    """Record what the export left in each classified cell (`written`: (sheet, cell) -> text written)."""
+def record_version(store: ProjectStore, plan: VersionPlan, written: Mapping[tuple[str, int], str]) -> None:
+    """Record what the export left in each classified cell (`written`: (sheet, cell code) -> text written)."""
     assert plan.version_id is not None, "a preview is never recorded"
     store.record_version(plan.version_id, VersionRecords(plan.classified, written))
 
@@ -194,8 +195,8 @@ class VersionReport:
                 f"{s['needs_review']} need review, {s['conflicts']} conflicts")  # fmt: skip
 
 
-def version_report(plan: VersionPlan, written: Mapping[tuple[str, str], str]) -> VersionReport:
-    """Figures and lists of a version once exported (`written`: (sheet, cell) -> text written)."""
+def version_report(plan: VersionPlan, written: Mapping[tuple[str, int], str]) -> VersionReport:
+    """Figures and lists of a version once exported (`written`: (sheet, cell code) -> text written)."""
     classified = plan.classified
     rows: dict[str, set[str]] = {}  # the version's row keys by sheet: no (sheet, row key) tuple per row
     for sheet, key in chunked_row_values(classified, "sheet", "row_key"):
@@ -207,14 +208,14 @@ def version_report(plan: VersionPlan, written: Mapping[tuple[str, str], str]) ->
     done = [(sheet, cell) in written for sheet, cell in row_values(stale, "sheet", "target_cell")]
     redone = stale[pd.Series(done, index=stale.index, dtype=bool)]
     retranslated = pd.DataFrame({
-        "sheet": redone["sheet"], "cell": redone["target_cell"], "key": redone["key"],
+        "sheet": redone["sheet"], "cell": cell_refs(redone["target_cell"]), "key": redone["key"],
         "language": redone["target_language"], "old_source": redone["previous_source"],
         "new_source": redone["source_text"], "old_text": redone["target_text"],
         "new_text": [written[(s, c)] for s, c in row_values(redone, "sheet", "target_cell")],
     }, columns=RETRANSLATED_COLUMNS).reset_index(drop=True)  # fmt: skip
     review = classified[classified["status"] == REVIEW]
     needs_review = pd.DataFrame({
-        "sheet": review["sheet"], "cell": review["target_cell"], "key": review["key"],
+        "sheet": review["sheet"], "cell": cell_refs(review["target_cell"]), "key": review["key"],
         "language": review["target_language"], "old_source": review["previous_source"],
         "new_source": review["source_text"], "current_text": review["target_text"],
     }, columns=REVIEW_COLUMNS).reset_index(drop=True)  # fmt: skip
