@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from translation_pipeline.localization.plan.tasks import (
+    TaskContexts,
     assign_batches,
     plan_tasks,
     plan_work,
@@ -97,6 +98,9 @@ def test_the_split_holds_the_rows_of_each_context_and_their_text_is_made_once_lo
     assert tasks_with_contexts(plan.tasks.copy(), plan.contexts).equals(formatted)
     cut = plan.tasks.iloc[[1]].copy()
     assert tasks_with_contexts(cut, plan.contexts)["context"].tolist() == ["key: k3"]
+    made = TaskContexts(plan.contexts)  # as `translations` holds them: each made as its batch item is
+    items = [item for batch in request_batches(plan.tasks, made) for item in batch.items]
+    assert [item.context for item in items] == [merged, "key: k3"] and made(99) == ""
 
 
 def test_batches_respect_item_and_character_limits_and_never_mix_languages() -> None:

@@ -14,7 +14,13 @@ from translation_pipeline.assets.common import ASSET_DEFAULTS, made_earlier
 from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.check.glossary import GlossaryError
 from translation_pipeline.localization.frames import row_values
-from translation_pipeline.localization.plan.tasks import TaskTexts, item_id, request_batches
+from translation_pipeline.localization.plan.tasks import (
+    PlannedTasks,
+    TaskContexts,
+    TaskTexts,
+    item_id,
+    request_batches,
+)
 from translation_pipeline.localization.schemas import TranslationSchema, validated
 from translation_pipeline.localization.store import MemoryScope, ProjectStore
 from translation_pipeline.localization.translate.batch.client import BatchApiError
@@ -86,14 +92,14 @@ def settings_tags(settings: TranslatorSettings, pinned_by: str) -> dict[str, str
 def translations(
     context: dg.AssetExecutionContext,
     config: TranslationsConfig,
-    translation_tasks: Stored[pd.DataFrame],
+    translation_tasks: Stored[PlannedTasks],
     translation: TranslationResource,
     store: ProjectStoreResource,
 ) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetObservation]:
     """A translation or a failure reason per task of the plan. Stored answers are reused, never requested again."""
     project_store = store.get_store()
     key = context.partition_key
-    tasks = translation_tasks.take()  # with their prompt contexts; let go of before the table is stored
+    tasks, contexts = translation_tasks.take()  # with their prompt contexts; let go of before the table is stored
     if not pd.api.types.is_integer_dtype(tasks["task_id"]):  # a plan stored before task ids were numbers
         raise made_earlier(key, "plan")
     try:
@@ -165,7 +171,7 @@ def translations(
     lane = None
     try:
         if settings.mode == "batch":
-            lane = _batch_lane(context, key, translator, project_store, engine, pending, config.batch_wait)
+            lane = _batch_lane(context, key, translator, project_store, engine, pending, contexts, config.batch_wait)
             if lane.waiting:
                 yield _waiting(context, key, lane)
                 return
@@ -173,7 +179,7 @@ def translations(
             answered.put_items(result.translations)
         else:
             engine.keep_answers = False  # they are in `answered`
-            result = engine.run(request_batches(pending))
+            result = engine.run(request_batches(pending, contexts))
     except ProviderStopped as stopped:
         raise dg.Failure(description=str(stopped), allow_retries=False) from None
     finally:  # answered requests were logged with their checkpoint; log the others too
@@ -189,7 +195,7 @@ def translations(
         )  # fmt: skip
 
     task_ids, requested = tasks["task_id"].to_numpy(dtype="int64"), len(pending)
-    del tasks, pending  # their source texts and prompt contexts: not held while the table is made and stored
+    del tasks, pending, contexts  # their source texts and prompt contexts: not held while the table is made and stored
     table = _translation_table(task_ids, reused, answered, result, provider.model)
     stats, failed, from_store = result.stats, len(result.failures), len(reused)
     del result, reused  # the answers are in `table` now
@@ -295,6 +301,7 @@ def _batch_lane(
     store: ProjectStore,
     engine: Engine,
     pending: pd.DataFrame,
+    contexts: TaskContexts | None,
     wait: bool,
 ) -> LaneReport:
     """The pending tasks through the batch lane; its answers are in the translation memory when it returns."""
@@ -305,7 +312,7 @@ def _batch_lane(
 
     try:
         lane = build_lane(translator, key, store, engine.run, progress)
-        report = lane.run(request_batches(pending), wait=wait)
+        report = lane.run(request_batches(pending, contexts), wait=wait)
     except BatchApiError as error:
         raise dg.Failure(description=f"{key}: batch lane: {error}", allow_retries=error.retryable) from None
     for problem in report.problems:

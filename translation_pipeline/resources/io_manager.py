@@ -6,7 +6,7 @@ tasks and their prompt contexts, the export everything but the contexts. So a pl
 (`<partition>.<part>`). An input says what it reads in its metadata, and a part it does not read is never
 loaded:
 
-- `{"plan_part": "tasks"}`: the task table alone (a DataFrame);
+- `{"plan_part": "tasks"}`: the task table and its prompt contexts (`PlannedTasks`);
 - `{"plan_without": ["contexts"]}`: the plan, its tasks without their prompt contexts;
 - nothing: the whole plan.
 
@@ -34,6 +34,8 @@ from upath import UPath
 
 from translation_pipeline.localization.plan.tasks import (
     PLAN_PARTS,
+    PlannedTasks,
+    TaskContexts,
     TaskPlan,
     plan_from_parts,
     plan_parts,
@@ -115,15 +117,18 @@ class PlanPartsIOManager(PickledObjectFilesystemIOManager):
         return self.read(path, part, contexts)
 
     def read(self, path: UPath, part: str | None = None, contexts: bool = True) -> Any:
-        """The output stored at `path`; for a plan, only its task table when `part` is "tasks", and its tasks
-        without their prompt contexts unless `contexts`."""
+        """The output stored at `path`; for a plan, only its task table and prompt contexts when `part` is "tasks"
+        (`PlannedTasks`), and its tasks without their prompt contexts unless `contexts`."""
         stored = super().load_from_path(None, path)  # type: ignore[arg-type]  # the context is not read
         if isinstance(stored, TaskPlan):  # stored whole by an earlier release
-            return stored.tasks if part == "tasks" else stored
+            return PlannedTasks(stored.tasks, None) if part == "tasks" else stored
         if not isinstance(stored, StoredPlan):
             return stored
         if part == "tasks":
-            return tasks_with_contexts(stored.tasks, self._part(path, "contexts"))
+            contexts = self._part(path, "contexts")
+            if isinstance(contexts, pd.DataFrame):  # the rows each context is made of
+                return PlannedTasks(stored.tasks, TaskContexts(contexts))
+            return PlannedTasks(tasks_with_contexts(stored.tasks, contexts), None)  # a string per task
         wanted = [p for p in PLAN_PARTS[1:] if contexts or p != "contexts"]
         if not part_path(path, "cells").exists():  # stored by an earlier release: the cells' two tables apart
             wanted = [*(p for p in wanted if p != "cells"), "assignments", "versions"]

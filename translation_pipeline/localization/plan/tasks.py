@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 import numpy as np
 import pandas as pd
 
-from translation_pipeline.localization.frames import chunked_row_values, row_values
+from translation_pipeline.localization.frames import row_values
 from translation_pipeline.localization.read.ledger import ledger_table
 from translation_pipeline.localization.read.workbook import to_translate
 from translation_pipeline.localization.schemas import AssignmentSchema, TaskSchema, validated
@@ -53,6 +53,14 @@ class TaskPlan:
         return self.versions.stale  # a plan made in process, or stored by an earlier release
 
 
+class PlannedTasks(NamedTuple):
+    """A stored plan's task table and its tasks' prompt contexts (`TaskContexts`; None when the table has them in its
+    `context` column, as plans stored by earlier releases do)."""
+
+    tasks: pd.DataFrame
+    contexts: TaskContexts | None
+
+
 def unpacked(versions: VersionPlan | Packed[VersionPlan] | None) -> VersionPlan | None:
     """A plan's version (`TaskPlan.versions`), unpacked (anew on each call when packed)."""
     return versions.unpack() if isinstance(versions, Packed) else versions
@@ -84,9 +92,7 @@ def tasks_with_contexts(tasks: pd.DataFrame, contexts: pd.DataFrame | pd.Series)
     """A task table with its prompt contexts in their column, made from the rows of `_task_contexts` (or as stored,
     a string per task, by an earlier release)."""
     if isinstance(contexts, pd.DataFrame):
-        ids, texts = formatted_contexts(contexts)
-        if not np.array_equal(ids, tasks["task_id"].to_numpy(dtype="int64")):  # a cut of the tasks, or another order
-            texts = pd.Series(texts, index=ids, dtype=object).reindex(tasks["task_id"]).tolist()
+        texts = TaskContexts(contexts).texts(tasks["task_id"].to_numpy(dtype="int64"))
         contexts = pd.Series(texts, index=tasks.index, dtype=str)
     tasks.insert(list(_TASK_DTYPES).index("context"), "context", contexts)
     return tasks
@@ -121,11 +127,11 @@ def _context(speaker: str, note: str, key: str) -> str:
 
 
 def _task_contexts(work: pd.DataFrame, first: np.ndarray) -> pd.DataFrame:
-    """The rows whose contexts a task's prompt context is made of (CONTEXT_COLUMNS, by task, in row order): per task
+    """The rows a task's prompt context is made of (CONTEXT_COLUMNS, by task, in row order: `TaskContexts`): per task
     (`work["task_id"]`, `first`: the position in `work` of each task's first row), its first row and each later row
     whose context differs from those before it, up to MAX_CONTEXTS_PER_TASK.
 
-    Their text is made when `translations` loads the tasks (`tasks_with_contexts`): the split holds their rows'
+    Their text is made when `translations` makes each batch item: the split holds their rows'
     objects, not a string per task (1,000,000 rows of two targets: 1.6 million contexts, about 270 MiB, each with
     its row's key in it). Only the rows after their task's first are compared, a task at a time."""
     numbers = work["task_id"].to_numpy(dtype="int64") - 1
@@ -149,24 +155,38 @@ def _task_contexts(work: pd.DataFrame, first: np.ndarray) -> pd.DataFrame:
     return work[CONTEXT_COLUMNS].iloc[rows].reset_index(drop=True)  # the columns first: no copy of the others
 
 
-def formatted_contexts(contexts: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """(task ids, prompt context of each) of the context rows of `_task_contexts`: a task's distinct row contexts
-    joined with " | ", capped at MAX_CONTEXT_CHARS. A context equal to the one before it is that string: a row's
-    cells for each target language come one after the other, and so do their tasks."""
-    ids: list[int] = []
-    texts: list[str] = []
-    for task_id, speaker, note, key in chunked_row_values(contexts, *CONTEXT_COLUMNS):
-        context = _context(speaker, note, key)
-        if ids and ids[-1] == task_id:
-            texts[-1] = f"{texts[-1]} | {context}"
-        else:
-            ids.append(task_id)
-            texts.append(context)
-    previous = ""
-    for index, context in enumerate(texts):
-        context = context[:MAX_CONTEXT_CHARS]  # a slice of a short string is that string
-        previous = texts[index] = previous if context == previous else context
-    return np.asarray(ids, dtype=np.int64), texts
+class TaskContexts:
+    """The prompt context of each task, made from the rows of `_task_contexts` when asked for: a task's distinct row
+    contexts joined with " | ", capped at MAX_CONTEXT_CHARS. `translations` holds these rows, not a string per
+    task: made all at once as the tasks load, 1.6 million contexts at 1,000,000 rows of two targets left the step
+    184 MiB larger than the strings themselves (their parts, freed among them, are memory Python keeps)."""
+
+    __slots__ = ("_keys", "_notes", "_speakers", "_starts")
+
+    def __init__(self, rows: pd.DataFrame) -> None:
+        task_ids = rows["task_id"].to_numpy(dtype="int64")  # ascending, a task's rows together
+        last = int(task_ids[-1]) if len(task_ids) else 0
+        self._starts = np.searchsorted(task_ids, np.arange(last + 2))  # where each task id's rows start
+        self._speakers, self._notes, self._keys = (
+            rows[column].to_numpy(dtype=object) for column in ("speaker", "note", "key")
+        )
+
+    def __call__(self, task_id: int) -> str:
+        """The prompt context of a task (empty for a task without rows)."""
+        starts = self._starts
+        start, end = (int(starts[task_id]), int(starts[task_id + 1])) if task_id + 1 < len(starts) else (0, 0)
+        parts = (_context(self._speakers[i], self._notes[i], self._keys[i]) for i in range(start, end))
+        return " | ".join(parts)[:MAX_CONTEXT_CHARS]
+
+    def texts(self, task_ids: np.ndarray) -> list[str]:
+        """The prompt contexts of `task_ids`, a context equal to the one before it that string (a row's cells for
+        each target language come one after the other, and so do their tasks)."""
+        texts, previous = [], ""
+        for task_id in task_ids.tolist():
+            context = self(task_id)
+            previous = previous if context == previous else context
+            texts.append(previous)
+        return texts
 
 
 def plan_tasks(
@@ -321,21 +341,23 @@ class _ItemColumns:
 
     task_ids: np.ndarray
     texts: np.ndarray
-    contexts: np.ndarray
+    contexts: np.ndarray | TaskContexts  # the task table's `context` column, or made when an item is
     max_lengths: list[int | None]
 
     def item(self, row: int) -> BatchItem:
         task_id = int(self.task_ids[row])
-        return BatchItem(item_id(task_id), self.texts[row], self.contexts[row], self.max_lengths[row])
+        contexts = self.contexts
+        context = contexts(task_id) if isinstance(contexts, TaskContexts) else contexts[row]
+        return BatchItem(item_id(task_id), self.texts[row], context, self.max_lengths[row])
 
 
-def request_batches(tasks: pd.DataFrame) -> list[RequestBatch]:
+def request_batches(tasks: pd.DataFrame, contexts: TaskContexts | None = None) -> list[RequestBatch]:
     """The request batches of a task table, in the order their batch ids first appear; their items are made as
-    they are read (`PlannedItems`)."""
+    they are read (`PlannedItems`), with the prompt contexts of `contexts` or else of the table's `context`."""
     columns = _ItemColumns(
         tasks["task_id"].to_numpy(dtype="int64"),  # not a Python int per task, held for the step
         np.asarray(tasks["source_text"], dtype=object),
-        np.asarray(tasks["context"], dtype=object),
+        contexts if contexts is not None else np.asarray(tasks["context"], dtype=object),
         [None if pd.isna(value) else int(value) for value in tasks["max_length"].tolist()],
     )
     codes, batch_ids = pd.factorize(tasks["batch_id"], sort=False)  # numbered in order of first appearance
