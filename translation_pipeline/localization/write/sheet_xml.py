@@ -101,25 +101,28 @@ class Targets(Sequence[Target]):
         self._flags = bytearray()
         self._texts: list[str] = []
         self._sheets: list[str] = []
-        self._cells: list[str] = []
+        # a target's reference as given where it is not the A1 form of its row and column (`$C$7`): each other
+        # one is made again when read, not held (the fills of a large workbook make theirs as they come)
+        self._given: dict[int, str] = {}
 
     def append(self, target: Target) -> None:
+        if target.cell != _reference(target.row, target.column):
+            self._given[len(self._indexes)] = target.cell
         self._indexes.append(target.index)
         self._rows.append(target.row)
         self._columns.append(target.column)
         self._flags.append(self._CLEANED * target.cleaned | self._OVERWRITE * target.overwrite)
         self._texts.append(target.text)
         self._sheets.append(target.sheet)
-        self._cells.append(target.cell)
 
     def __len__(self) -> int:
         return len(self._indexes)
 
     def __getitem__(self, position: int) -> Target:  # type: ignore[override]  # no slices
-        flags = self._flags[position]
-        return Target(self._indexes[position], self._rows[position], self._columns[position], self._texts[position],
-                      bool(flags & self._CLEANED), bool(flags & self._OVERWRITE), self._sheets[position],
-                      self._cells[position])  # fmt: skip
+        flags, row, column = self._flags[position], self._rows[position], self._columns[position]
+        cell = self._given.get(position) or _reference(row, column)
+        return Target(self._indexes[position], row, column, self._texts[position], bool(flags & self._CLEANED),
+                      bool(flags & self._OVERWRITE), self._sheets[position], cell)  # fmt: skip
 
     def positions(self) -> Iterator[tuple[int, int]]:
         """(row, column) of each target, in order, without making the targets."""
@@ -128,6 +131,11 @@ class Targets(Sequence[Target]):
     def rows(self) -> np.ndarray:
         """The targets' row numbers, as an array (no copy)."""
         return np.frombuffer(self._rows, dtype=np.int32) if self._rows else np.zeros(0, dtype=np.int32)
+
+
+def _reference(row: int, column: int) -> str:
+    """The A1 form of a cell's row and column."""
+    return f"{get_column_letter(column)}{row}"
 
 
 @lru_cache(maxsize=4096)
