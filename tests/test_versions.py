@@ -239,6 +239,7 @@ def test_written_cells_is_a_mapping_of_sheet_and_cell() -> None:
     assert written[("T", C2)] == "Cancel" and written.get(("S", C3)) is None and written.get(("U", C2)) is None
     assert ("S", D2) in written and ("T", D2) not in written
     assert len(written) == 3 and dict(written) == {("S", C2): "OK", ("S", D2): "OK", ("T", C2): "Cancel"}
+    assert WrittenCells([("S", D2, "a"), ("S", C2, "b"), ("S", D2, "c")])[("S", D2)] == "c"  # the last given
 
 
 def test_plan_version_learns_human_text_and_names_conflicts(tmp_path: Path) -> None:
