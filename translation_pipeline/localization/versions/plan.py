@@ -120,11 +120,13 @@ def _compared(
     records = previous_cells(store.version_cells(previous[0])) if previous else []
     classified = classify(cells, records, retranslate_stale=retranslate_stale)
     previous_source = {(r.sheet, r.row_key): r.source_text for r in records}
-    current = classified.drop_duplicates(["sheet", "row_key"])
-    changed = sum(
-        1 for sheet, key, source in row_values(current, "sheet", "row_key", "source_text")
-        if (sheet, key) in previous_source and previous_source[(sheet, key)] != source
-    )  # fmt: skip
+    changed = 0
+    if previous_source:  # the columns compared only, not a copy of every classified column (2 million cells)
+        current = classified[["sheet", "row_key", "source_text"]].drop_duplicates(["sheet", "row_key"])
+        changed = sum(
+            1 for sheet, key, source in row_values(current, "sheet", "row_key", "source_text")
+            if (sheet, key) in previous_source and previous_source[(sheet, key)] != source
+        )  # fmt: skip
     number = store.version_number(lineage, version_id) + (version_id is None)  # unregistered: the next one
     return VersionPlan(
         lineage=lineage,
@@ -140,7 +142,8 @@ def _compared(
 
 def _conflicts(store: ProjectStore, classified: pd.DataFrame) -> pd.DataFrame:
     """Approved texts of the sources this version learns from or fills, where a source has more than one."""
-    wanted = classified[classified["status"].isin((HUMAN, TRANSLATE, STALE))]
+    columns = ["source_language", "target_language", "source_text"]  # not a copy of every classified column
+    wanted = classified.loc[classified["status"].isin((HUMAN, TRANSLATE, STALE)), columns]
     rows = []
     for (source_language, language), group in wanted.groupby(["source_language", "target_language"], sort=True):
         found = store.approved_entries(source_language, language, group["source_text"].drop_duplicates().tolist())
