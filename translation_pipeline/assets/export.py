@@ -22,7 +22,7 @@ from translation_pipeline.localization.check.qa import (
     translated_cells,
     write_report,
 )
-from translation_pipeline.localization.frames import row_values
+from translation_pipeline.localization.frames import chunked_row_values
 from translation_pipeline.localization.inbox.archive import find_archived
 from translation_pipeline.localization.plan.tasks import TaskPlan, unpacked
 from translation_pipeline.localization.read.ledger import needs_attention, skipped_counts
@@ -92,7 +92,8 @@ def translated_workbook(
     del assignments, tasks  # and the translations: what the export needs of them is in `outcomes`
     done = translated_cells(outcomes)
     # each cell's A1 reference made as its fill is written, not held (refs.py)
-    fills = (CellFill(s, cell_ref(c), t, (s, c) in stale) for s, c, t in row_values(done, "sheet", "cell", "text"))
+    cells = chunked_row_values(done, "sheet", "cell", "text")  # a chunk at a time: no list of every cell per column
+    fills = (CellFill(s, cell_ref(c), t, (s, c) in stale) for s, c, t in cells)
     folder = data_dir.outbox / context.partition_key
     output = folder / archived.output_name
     summary = export_workbook(Path(archived.path), output, fills)  # a generator: no list of fills held after
@@ -109,7 +110,9 @@ def translated_workbook(
     skipped = skipped_table(ledger, outcomes, not_written)
     # the version with what each cell now holds, for the next version of the lineage
     written = None if packed is None else WrittenCells(
-        (s, c, written_text(t)) for s, c, t in row_values(done, "sheet", "cell", "text") if (s, c) not in not_written
+        (s, c, written_text(t))
+        for s, c, t in chunked_row_values(done, "sheet", "cell", "text")
+        if (s, c) not in not_written
     )  # fmt: skip
     to_fill, failed = len(outcomes), int((outcomes["status"] != "translated").sum())
     preview = done[["sheet", "cell", "language", "source", "text"]].head(10)
