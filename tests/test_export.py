@@ -856,12 +856,13 @@ def test_targets_give_back_each_target_as_it_was_added() -> None:
         patching.Target(7, 1_048_576, 16_384, "最后一行", cleaned=True, overwrite=False, sheet="UI", cell="XFD1048576"),
         patching.Target(0, 2, 3, "=not a formula", cleaned=False, overwrite=True, sheet="Dialog", cell="C2"),
         patching.Target(3, 5, 1, "x", cleaned=True, overwrite=True, sheet="Dialog", cell="A5"),
+        patching.Target(4, 7, 3, "y", cleaned=False, overwrite=False, sheet="Dialog", cell="$C$7"),  # as given
     ]
     targets = patching.Targets()
     for target in added:
         targets.append(target)
-    assert list(targets) == added and len(targets) == 3
+    assert list(targets) == added and len(targets) == 4
     assert targets[1] == added[1]
-    assert targets.rows().tolist() == [1_048_576, 2, 5]
-    assert list(targets.positions()) == [(1_048_576, 16_384), (2, 3), (5, 1)]
+    assert targets.rows().tolist() == [1_048_576, 2, 5, 7]
+    assert list(targets.positions()) == [(1_048_576, 16_384), (2, 3), (5, 1), (7, 3)]
     assert patching.Targets().rows().tolist() == []

@@ -100,29 +100,30 @@ class Targets(Sequence[Target]):
         self._columns = array("i")
         self._flags = bytearray()
         self._texts: list[str] = []
-        self._sheets: list[str] = []
+        self._sheet = ""  # the sheet name of the first target; another one is kept apart, as are these:
         # a target's reference as given where it is not the A1 form of its row and column (`$C$7`): each other
         # one is made again when read, not held (the fills of a large workbook make theirs as they come)
-        self._given: dict[int, str] = {}
+        self._given: dict[int, tuple[str, str]] = {}
 
     def append(self, target: Target) -> None:
-        if target.cell != _reference(target.row, target.column):
-            self._given[len(self._indexes)] = target.cell
+        if not self._indexes:
+            self._sheet = target.sheet
+        if target.sheet != self._sheet or target.cell != _reference(target.row, target.column):
+            self._given[len(self._indexes)] = (target.sheet, target.cell)
         self._indexes.append(target.index)
         self._rows.append(target.row)
         self._columns.append(target.column)
         self._flags.append(self._CLEANED * target.cleaned | self._OVERWRITE * target.overwrite)
         self._texts.append(target.text)
-        self._sheets.append(target.sheet)
 
     def __len__(self) -> int:
         return len(self._indexes)
 
     def __getitem__(self, position: int) -> Target:  # type: ignore[override]  # no slices
         flags, row, column = self._flags[position], self._rows[position], self._columns[position]
-        cell = self._given.get(position) or _reference(row, column)
+        sheet, cell = self._given.get(position) or (self._sheet, _reference(row, column))
         return Target(self._indexes[position], row, column, self._texts[position], bool(flags & self._CLEANED),
-                      bool(flags & self._OVERWRITE), self._sheets[position], cell)  # fmt: skip
+                      bool(flags & self._OVERWRITE), sheet, cell)  # fmt: skip
 
     def positions(self) -> Iterator[tuple[int, int]]:
         """(row, column) of each target, in order, without making the targets."""
