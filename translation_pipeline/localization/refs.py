@@ -32,10 +32,14 @@ def cell_position(code: int) -> tuple[int, int]:
     return row, index + 1
 
 
+def a1(row: int, column: int) -> str:
+    """The A1 reference of a cell's row and column, 1-based (`D7`)."""
+    return f"{get_column_letter(column)}{row}"
+
+
 def cell_ref(code: int) -> str:
     """The A1 reference of a cell code (`D7`)."""
-    row, index = divmod(int(code), COLUMNS)
-    return f"{get_column_letter(index + 1)}{row}"
+    return a1(*cell_position(code))
 
 
 def cell_refs(codes: Iterable[int]) -> list[str]:

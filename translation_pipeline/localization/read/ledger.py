@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from translation_pipeline.localization.refs import a1
+
 # reason codes
 UNKNOWN_LANGUAGE = "unknown_language"
 AMBIGUOUS_COLUMN = "ambiguous_column"
@@ -62,7 +64,7 @@ class SkipEntry:
 
     @property
     def references(self) -> list[str]:
-        return [f"{get_column_letter(column)}{row}" for row, column in self.cells]
+        return [a1(row, column) for row, column in self.cells]
 
 
 def compact_ranges(cells: Iterable[tuple[int, int]]) -> str:

@@ -179,7 +179,9 @@ class WrittenCells(Mapping[tuple[str, int], str]):
 
     def __getitem__(self, key: tuple[str, int]) -> str:
         sheet, cell = key
-        cells, texts = self._sheets.get(sheet, (np.zeros(0, dtype=np.int64), None))
+        if sheet not in self._sheets:
+            raise KeyError(key)
+        cells, texts = self._sheets[sheet]
         at = int(np.searchsorted(cells, cell))
         if at == len(cells) or cells[at] != cell:
             raise KeyError(key)

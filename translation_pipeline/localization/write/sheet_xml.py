@@ -28,7 +28,9 @@ from types import SimpleNamespace
 from typing import IO, NamedTuple
 
 import numpy as np
-from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
+from openpyxl.utils.cell import column_index_from_string, range_boundaries
+
+from translation_pipeline.localization.refs import a1
 
 MAX_ROW = 1_048_576
 MAX_COLUMN = 16_384
@@ -108,7 +110,7 @@ class Targets(Sequence[Target]):
     def append(self, target: Target) -> None:
         if not self._indexes:
             self._sheet = target.sheet
-        if target.sheet != self._sheet or target.cell != _reference(target.row, target.column):
+        if target.sheet != self._sheet or target.cell != a1(target.row, target.column):
             self._given[len(self._indexes)] = (target.sheet, target.cell)
         self._indexes.append(target.index)
         self._rows.append(target.row)
@@ -121,7 +123,7 @@ class Targets(Sequence[Target]):
 
     def __getitem__(self, position: int) -> Target:  # type: ignore[override]  # no slices
         flags, row, column = self._flags[position], self._rows[position], self._columns[position]
-        sheet, cell = self._given.get(position) or (self._sheet, _reference(row, column))
+        sheet, cell = self._given.get(position) or (self._sheet, a1(row, column))
         return Target(self._indexes[position], row, column, self._texts[position], bool(flags & self._CLEANED),
                       bool(flags & self._OVERWRITE), sheet, cell)  # fmt: skip
 
@@ -132,11 +134,6 @@ class Targets(Sequence[Target]):
     def rows(self) -> np.ndarray:
         """The targets' row numbers, as an array (no copy)."""
         return np.frombuffer(self._rows, dtype=np.int32) if self._rows else np.zeros(0, dtype=np.int32)
-
-
-def _reference(row: int, column: int) -> str:
-    """The A1 form of a cell's row and column."""
-    return f"{get_column_letter(column)}{row}"
 
 
 @lru_cache(maxsize=4096)
@@ -594,7 +591,7 @@ class Worksheet:
             attributes = _attributes(row.tag)
             row_style = attributes.get(b"s") if attributes.get(b"customFormat") in (b"1", b"true") else None
         for column in sorted(writes):
-            reference = b' r="' + f"{get_column_letter(column)}{row.number}".encode() + b'"'
+            reference = b' r="' + a1(row.number, column).encode() + b'"'
             cell = row.cells.get(column)
             if cell is not None:
                 attributes = _T_ATTRIBUTE_RE.sub(b"", cell.group(2)).rstrip(b" \t\r\n/")
@@ -661,7 +658,7 @@ class Worksheet:
         new = (min(min_col, low_col), min(min_row, low_row), max(max_col, high_col), max(max_row, high_row))
         if new == (min_col, min_row, max_col, max_row):
             return tag
-        first, last = f"{get_column_letter(new[0])}{new[1]}", f"{get_column_letter(new[2])}{new[3]}"
+        first, last = a1(new[1], new[0]), a1(new[3], new[2])
         widened = (first if first == last else f"{first}:{last}").encode()
         return _REF_ATTRIBUTE_RE.sub(lambda m: m.group(1) + b'"' + widened + b'"', tag, count=1)
 
