@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from translation_pipeline.localization.plan.tasks import (
     TaskContexts,
+    TaskTexts,
     assign_batches,
+    item_id,
     plan_tasks,
     plan_work,
     request_batches,
@@ -153,3 +156,14 @@ def test_planned_items_are_the_tasks_of_their_batch_in_plan_order() -> None:
 def test_nothing_to_do_is_an_empty_valid_plan() -> None:
     plan = plan_tasks(cells([("S", 2, "k", "好", "text", "en", True, "", "", None)]))
     assert plan.tasks.empty and plan.assignments.empty and plan.batch_count == 0
+
+
+def test_task_texts_hold_each_answer_by_its_task_row() -> None:
+    """Answers put by item id, a batch at a time, come back by the task table's rows, exactly as put (CJK, a lone
+    surrogate, an empty text); a task put again keeps its last answer, a task never put is None."""
+    texts = TaskTexts(np.array([5, 3, 9, 1, 12]))
+    texts.put_items({item_id(3): "Hé", item_id(9): "勇者\ud800出发", item_id(12): ""})
+    texts.put_items({})
+    texts.put_items({item_id(1): "OK", item_id(3): "Hello 🎮"})
+    assert list(texts.texts()) == [None, "Hello 🎮", "勇者\ud800出发", "OK", ""]
+    assert list(TaskTexts(np.array([], dtype=np.int64)).texts()) == []

@@ -274,7 +274,7 @@ def _translation_table(
     # a list per column, not a tuple per task (1,000,000 rows of two targets: about 1.6 million tasks); the lists
     # go when this returns, the table keeps its own arrays
     status, texts, errors, attempts, origins = [], [], [], [], []
-    for task_id, answer in zip(task_ids.tolist(), answered.texts.tolist(), strict=True):
+    for task_id, answer in zip(task_ids.tolist(), answered.texts(), strict=True):
         item = item_id(task_id)  # the engine's results are by item id
         if task_id in reused:
             state, text, error, tries, origin = "translated", reused[task_id], "", 0, "store"
