@@ -242,6 +242,19 @@ def test_written_cells_is_a_mapping_of_sheet_and_cell() -> None:
     assert WrittenCells([("S", D2, "a"), ("S", C2, "b"), ("S", D2, "c")])[("S", D2)] == "c"  # the last given
 
 
+def test_written_cells_of_columns_are_the_cells_as_written() -> None:
+    """Made from a table's columns: each text cleaned, the cells left out not there, a cell given twice by its last
+    text, whatever order the rows come in; the same mapping as made from the cells one by one."""
+    rows = [("S", D2, "a\x07"), ("T", C2, "Cancel"), ("S", C2, "b"), ("S", D2, "c"), ("S", C4, "gone"), ("U", C3, "x")]
+    sheet, cell, text = (pd.Series(column) for column in zip(*rows, strict=True))
+    written = WrittenCells.of_columns(sheet, cell, text, lambda t: t.replace("\x07", ""), {("S", C4), ("T", C3)})
+    assert dict(written) == {("S", C2): "b", ("S", D2): "c", ("T", C2): "Cancel", ("U", C3): "x"}
+    same = WrittenCells((s, c, t.replace("\x07", "")) for s, c, t in rows if (s, c) != ("S", C4))
+    assert dict(same) == dict(written) and list(same) == list(written)
+    once = WrittenCells.of_columns(sheet[:2], cell[:2], text[:2], str.upper, set())
+    assert dict(once) == {("S", D2): "A\x07", ("T", C2): "CANCEL"}
+
+
 def test_plan_version_learns_human_text_and_names_conflicts(tmp_path: Path) -> None:
     store = ProjectStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
     v1 = cells([("en", 2, "k1", "确定", None), ("en", 3, "k2", "确定", None), ("en", 4, "k3", "取消", None)])

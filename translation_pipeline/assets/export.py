@@ -109,10 +109,8 @@ def translated_workbook(
     report = folder / archived.qa_report_name
     skipped = skipped_table(ledger, outcomes, not_written)
     # the version with what each cell now holds, for the next version of the lineage
-    written = None if packed is None else WrittenCells(
-        (s, c, written_text(t))
-        for s, c, t in chunked_row_values(done, "sheet", "cell", "text")
-        if (s, c) not in not_written
+    written = None if packed is None else WrittenCells.of_columns(
+        done["sheet"], done["cell"], done["text"], written_text, not_written.keys()
     )  # fmt: skip
     to_fill, failed = len(outcomes), int((outcomes["status"] != "translated").sum())
     preview = done[["sheet", "cell", "language", "source", "text"]].head(10)

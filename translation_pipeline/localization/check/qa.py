@@ -277,17 +277,13 @@ def summarize(outcomes: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
     """Per sheet and language: cells to fill, filled, failed, not written, coverage, findings by rule."""
     keys = ["sheet", "language"]
     export = issues.loc[issues["rule"] == "export"]
-    # the cells whose sheet and reference are among the few unwritten ones, then those pairs: no index of every pair
     codes = [code_of(ref) for ref in export["cell"].tolist()]
-    not_written = outcomes["cell"].isin(codes) & outcomes["sheet"].isin(export["sheet"])
-    if not_written.any():
-        unwritten = set(zip(export["sheet"].tolist(), codes, strict=True))
-        candidates = outcomes[not_written]
-        not_written[not_written] = [pair in unwritten for pair in row_values(candidates, "sheet", "cell")]
-    cells = outcomes.assign(failed=outcomes["status"] != "translated", not_written=not_written)
-    table = cells.groupby(keys, sort=False).agg(
-        to_fill=("cell", "size"), failed=("failed", "sum"), not_written=("not_written", "sum")
-    )
+    unwritten = set(zip(export["sheet"].tolist(), codes, strict=True))
+    # counted QA_CHUNK cells at a time, then summed: grouping a million cells at once made group codes, a hash
+    # table and flags of every cell (110 MiB above the outcomes the export holds)
+    starts = range(0, len(outcomes), QA_CHUNK) if len(outcomes) else [0]
+    counts = [_cell_counts(outcomes.iloc[start : start + QA_CHUNK], codes, unwritten) for start in starts]
+    table = pd.concat(counts).groupby(keys, sort=False).sum()
     table["filled"] = table["to_fill"] - table["failed"] - table["not_written"]
     table["coverage"] = (table["filled"] / table["to_fill"]).round(4)
     counts = issues.groupby([*keys, "rule"]).size().unstack("rule") if len(issues) else pd.DataFrame(index=table.index)
@@ -296,6 +292,23 @@ def summarize(outcomes: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
     for column in ("to_fill", "filled", "failed", "not_written", *RULES):
         table[column] = table[column].astype("int64")
     return table[SUMMARY_COLUMNS]
+
+
+def _cell_counts(outcomes: pd.DataFrame, codes: list[int], unwritten: set[tuple[str, int]]) -> pd.DataFrame:
+    """Per sheet and language of `outcomes`: cells to fill, failed and not written (`unwritten`: (sheet, cell code)
+    of the cells not written, `codes` their codes)."""
+    # the cells whose code is among the few unwritten ones, then their pairs: no index of every pair
+    not_written = outcomes["cell"].isin(codes)
+    if not_written.any():
+        candidates = outcomes[not_written]
+        not_written[not_written] = [pair in unwritten for pair in row_values(candidates, "sheet", "cell")]
+    cells = pd.DataFrame({
+        "sheet": outcomes["sheet"], "language": outcomes["language"], "cell": outcomes["cell"],
+        "failed": outcomes["status"] != "translated", "not_written": not_written,
+    })  # fmt: skip
+    return cells.groupby(["sheet", "language"], sort=False).agg(
+        to_fill=("cell", "size"), failed=("failed", "sum"), not_written=("not_written", "sum")
+    )
 
 
 # what no cell can hold: the control characters Excel rejects, lone surrogates, U+FFFE, U+FFFF
