@@ -92,6 +92,10 @@ def test_a_repeated_key_is_told_apart_by_its_occurrence() -> None:
     frame = cells([("en", 2, "k1", "甲", None), ("ja", 2, "k1", "甲", None), ("en", 3, "k1", "乙", None),
                    ("ja", 3, "k1", "乙", None), ("en", 4, "k2", "丙", None)])  # fmt: skip
     assert row_keys(frame).tolist() == ["k1", "k1", "k1#2", "k1#2", "k2"]
+    unique = cells([("en", 2, "k1", "甲", None), ("ja", 2, "k1", "甲", None), ("en", 3, "k2", "乙", None)])
+    assert row_keys(unique).tolist() == ["k1", "k1", "k2"]  # a key once per language: as it is
+    other = unique.assign(sheet=["S", "S", "T"], key=["k1", "k1", "k1"])
+    assert row_keys(other).tolist() == ["k1", "k1", "k1"]  # the same key in another sheet is no repeat
 
 
 def test_the_reader_gives_each_target_its_current_text(tmp_path: Path) -> None:
