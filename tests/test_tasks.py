@@ -167,3 +167,17 @@ def test_task_texts_hold_each_answer_by_its_task_row() -> None:
     texts.put_items({item_id(1): "OK", item_id(3): "Hello 🎮"})
     assert list(texts.texts()) == [None, "Hello 🎮", "勇者\ud800出发", "OK", ""]
     assert list(TaskTexts(np.array([], dtype=np.int64)).texts()) == []
+
+
+def test_group_numbers_are_groupbys_in_order_of_first_appearance() -> None:
+    """Tasks are numbered by their cells' groups as pandas would number them."""
+    from translation_pipeline.localization.plan.tasks import _group_numbers
+
+    keys = ["source_language", "target_language", "source_text"]
+    frame = pd.DataFrame({
+        "source_language": ["zh", "zh", "zh", "ja", "zh", "zh"],
+        "target_language": ["en", "ja", "en", "en", "en", "ja"],
+        "source_text": ["甲", "甲", "乙", "甲", "甲", "乙"],
+    })  # fmt: skip
+    assert _group_numbers(frame, keys).tolist() == [0, 1, 2, 3, 0, 4]
+    assert _group_numbers(frame, keys).tolist() == frame.groupby(keys, sort=False).ngroup().tolist()

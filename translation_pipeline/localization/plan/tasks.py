@@ -225,7 +225,7 @@ def plan_work(work: pd.DataFrame, max_items: int = 40, max_chars: int = 6000) ->
                         contexts=empty_contexts)  # fmt: skip
     # each cell's task, numbered in order of first appearance; the grouping itself (a hash table and codes per key)
     # is not kept while the contexts are made
-    group = work.groupby(group_keys, sort=False).ngroup().to_numpy(dtype="int64")
+    group = _group_numbers(work, group_keys)
     count = int(group.max()) + 1
     first = np.flatnonzero(np.concatenate([[True], group[1:] > np.maximum.accumulate(group)[:-1]]))
     tasks = work[group_keys].iloc[first].reset_index(drop=True)
@@ -242,6 +242,19 @@ def plan_work(work: pd.DataFrame, max_items: int = 40, max_chars: int = 6000) ->
     assignments = work[list(_ASSIGNMENT_DTYPES)].reset_index(drop=True)
     assignments["max_length"] = assignments["max_length"].astype("Int64")
     return TaskPlan(validated(TaskSchema, tasks), validated(AssignmentSchema, assignments), contexts=contexts)
+
+
+def _group_numbers(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Each row's group of equal `keys`, numbered in order of first appearance (`groupby(sort=False).ngroup()`),
+    from a code per row made of each key's codes: grouping 2 million cells peaked 150 MiB above them and kept 50
+    MiB more, this 100 and none. (A cell to translate has all its keys; a frame with a missing one is grouped.)"""
+    identity = np.zeros(len(frame), dtype=np.int64)
+    for key in keys:
+        codes, uniques = pd.factorize(frame[key])
+        if (codes < 0).any():
+            return frame.groupby(keys, sort=False).ngroup().to_numpy(dtype="int64")
+        identity = identity * len(uniques) + codes  # below 2**63: languages x languages x source texts
+    return pd.factorize(identity)[0].astype("int64", copy=False)
 
 
 _TASK_DTYPES = {
