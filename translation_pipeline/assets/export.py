@@ -13,13 +13,12 @@ from translation_pipeline.assets.common import ASSET_DEFAULTS, made_earlier, mar
 from translation_pipeline.hooks import records_failure
 from translation_pipeline.localization.check.glossary import Glossary, GlossaryError, load_glossary
 from translation_pipeline.localization.check.qa import (
-    OUTCOME_TRANSLATION_COLUMNS,
-    cell_outcomes,
     findings,
-    outcome_task_columns,
     skipped_table,
     summarize,
     translated_cells,
+    with_tasks,
+    with_translations,
     write_report,
 )
 from translation_pipeline.localization.frames import chunked_row_values
@@ -86,10 +85,10 @@ def translated_workbook(
         raise made_earlier(context.partition_key, "plan")
     # the version stays packed until the cells' outcomes are gone (`TaskPlan.versions`)
     packed, stale, ledger, layout = plan.versions, plan.stale_cells(), plan.skipped, plan.layout
-    assignments, tasks = plan.assignments, plan.tasks[outcome_task_columns(plan.assignments)]
-    del plan  # with the tasks' other columns (batch ids, cell counts: a pointer per task each)
-    outcomes = cell_outcomes(assignments, tasks, translations.take()[OUTCOME_TRANSLATION_COLUMNS])
-    del assignments, tasks  # and the translations: what the export needs of them is in `outcomes`
+    cells = with_tasks(plan.assignments, plan.tasks)
+    del plan  # with its tasks: what the export needs of them is in `cells`, before the translations are loaded
+    outcomes = with_translations(cells, translations.take())  # and let go of there, once taken
+    del cells
     done = translated_cells(outcomes)
     # each cell's A1 reference made as its fill is written, not held (refs.py)
     cells = chunked_row_values(done, "sheet", "cell", "text")  # a chunk at a time: no list of every cell per column

@@ -40,6 +40,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.escape import unescape
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from pandas.api.extensions import take
 
 from translation_pipeline.localization.check.glossary import Glossary
 from translation_pipeline.localization.frames import row_values
@@ -85,11 +86,35 @@ def cell_outcomes(assignments: pd.DataFrame, tasks: pd.DataFrame, translations: 
     The max length is the cell's row's own when `assignments` has a `max_length` column (NA: the row has none,
     the sheet default applies), else the task's: the smallest among the rows sharing the source text.
     """
-    # only the columns QA and the export read: a cell's outcome is one row per target cell (a million at
-    # 1,000,000 rows), and each column more costs a pointer per cell
-    tasks, translations = tasks[outcome_task_columns(assignments)], translations[OUTCOME_TRANSLATION_COLUMNS]
-    merged = assignments.merge(tasks, on="task_id", how="left").merge(translations, on="task_id", how="left")
-    return merged.rename(columns={"target_cell": "cell", "target_language": "language", "source_text": "source"})
+    return with_translations(with_tasks(assignments, tasks), translations)
+
+
+def with_tasks(assignments: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
+    """The assignments, each with its task's columns that QA and the export read (`outcome_task_columns`)."""
+    return _joined(assignments, tasks, outcome_task_columns(assignments))
+
+
+def with_translations(cells: pd.DataFrame, translations: pd.DataFrame) -> pd.DataFrame:
+    """`with_tasks` cells with their tasks' outcomes: the cells' outcomes (`cell_outcomes`). The translations are
+    let go of here, once their columns are taken: a caller passes them as it loads them."""
+    outcomes = _joined(cells, translations, OUTCOME_TRANSLATION_COLUMNS)
+    del translations
+    return outcomes.rename(columns={"target_cell": "cell", "target_language": "language", "source_text": "source"})
+
+
+def _joined(cells: pd.DataFrame, table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """`cells` with `columns` of `table` (the first, its task id, joined on), as a left join makes them.
+
+    Each column is taken by the rows of the cells' tasks, beside the cells' own arrays: merging copied every column
+    of a million cells (at 1,000,000 rows), and the export held the plan's tasks, the translations and the cells'
+    outcomes at once. Only the columns QA and the export read are taken: each costs a pointer per cell."""
+    key = columns[0]
+    rows = pd.Index(table[key].to_numpy()).get_indexer(cells[key].to_numpy())  # -1: a task the table lacks
+    missing = bool((rows < 0).any())
+    joined = {column: cells[column].array for column in cells.columns}
+    for column in columns[1:]:
+        joined[column] = take(table[column].array, rows, allow_fill=missing)
+    return pd.DataFrame(joined, copy=False)
 
 
 def translated_cells(outcomes: pd.DataFrame) -> pd.DataFrame:
