@@ -104,15 +104,13 @@ def export_workbook(archive_path: Path, output_path: Path, fills: Iterable[CellF
     with zipfile.ZipFile(archive_path) as package:
         sheets, shared_strings_part = _sheet_parts(package, _Parts(package))
         by_part: dict[str, Targets] = {}
-        count = 0
         for index, fill in enumerate(fills):
-            count += 1
             target = _check(fill, sheets, index)
             if isinstance(target, str):
                 skipped.append((index, fill.sheet, fill.cell, target))
             else:
                 by_part.setdefault(sheets[fill.sheet], Targets()).append(target)
-        reasons: list[str | None] = [None] * count  # None: written (or skipped before any sheet was read)
+        reasons: dict[int, str] = {}  # by fill index, those not written: a dict of the few, not a list of all
         shared = SharedStrings(package, shared_strings_part)
 
         def patched(name: str) -> Pieces | None:
@@ -124,10 +122,10 @@ def export_workbook(archive_path: Path, output_path: Path, fills: Iterable[CellF
                 sheet = Worksheet(lambda: package.open(name))
                 outcome = sheet.fill(targets, shared)
             except NotPatchable:
-                outcome = [UNPATCHABLE] * len(targets)
-            for target, reason in zip(targets, outcome, strict=True):
-                reasons[target.index] = reason
-            if sheet is not None and None in outcome:
+                outcome = dict.fromkeys(range(len(targets)), UNPATCHABLE)
+            for position, reason in outcome.items():
+                reasons[targets.fill_index(position)] = reason
+            if sheet is not None and len(outcome) < len(targets):  # some written
                 return sheet.pieces()
             if sheet is not None:
                 sheet.close()
@@ -138,7 +136,7 @@ def export_workbook(archive_path: Path, output_path: Path, fills: Iterable[CellF
     written = cleaned = 0
     for targets in by_part.values():
         for target in targets:
-            if (reason := reasons[target.index]) is None:
+            if (reason := reasons.get(target.index)) is None:
                 written += 1
                 cleaned += target.cleaned
             else:

@@ -67,8 +67,11 @@ def write_pieces(pieces: Pieces, stream: IO[bytes], chunk: int = 1 << 20) -> Non
 def _row_groups(rows: np.ndarray, keep: np.ndarray) -> Iterator[tuple[int, list[int]]]:
     """(row number, indexes of its kept targets in their order) for each row with any, by row number: arrays
     and one row's list at a time, not a list per row for the whole sheet."""
-    order = np.argsort(rows, kind="stable")
-    order = order[keep[order]]
+    if len(rows) > 1 and bool((rows[1:] < rows[:-1]).any()):
+        order = np.argsort(rows, kind="stable")
+        order = order[keep[order]]
+    else:  # in row order already, as the fills of a sheet come: no sort, nor an index of every target twice
+        order = np.flatnonzero(keep)
     ordered = rows[order]
     start = 0
     for end in itertools.chain(np.flatnonzero(np.diff(ordered)) + 1, (len(order),)):
@@ -126,6 +129,10 @@ class Targets(Sequence[Target]):
         sheet, cell = self._given.get(position) or (self._sheet, a1(row, column))
         return Target(self._indexes[position], row, column, self._texts[position], bool(flags & self._CLEANED),
                       bool(flags & self._OVERWRITE), sheet, cell)  # fmt: skip
+
+    def fill_index(self, position: int) -> int:
+        """The fill index (`Target.index`) of the target at `position`, without making the target."""
+        return self._indexes[position]
 
     def positions(self) -> Iterator[tuple[int, int]]:
         """(row, column) of each target, in order, without making the targets."""
@@ -386,11 +393,13 @@ class Worksheet:
         position = before[-1] if before else data.find(b">", root_end - 1) + 1
         return data[:position] + new + data[position:]
 
-    def fill(self, targets: Targets, shared: SharedStrings) -> list[str | None]:
-        """Decide each target in order (None: written, else why not) and patch the rows of the written ones."""
+    def fill(self, targets: Targets, shared: SharedStrings) -> dict[int, str]:
+        """Decide each target and patch the rows of the written ones; why each other one was not written, by its
+        position in `targets` (a dict of the few: not a list of every target's reason, 2 million at 1,000,000
+        rows of two languages)."""
         merged = self._merged_check()
         self.targets, self.shared = targets, shared
-        self.reasons: list[str | None] = [None] * len(targets)
+        self.reasons: dict[int, str] = {}
         keep = np.fromiter((not merged(row, column) for row, column in targets.positions()), dtype=bool,
                            count=len(targets))  # fmt: skip
         for index in np.flatnonzero(~keep).tolist():
@@ -465,9 +474,10 @@ class Worksheet:
             reason = None if cell is None else self._cell_status(cell, self.shared)
             if reason == HAS_VALUE and target.overwrite:
                 reason = None
-            reasons[index] = reason
             if reason is None:
                 writes[target.column] = target.text
+            else:
+                reasons[index] = reason
         if not writes:
             return position
         write = self.body.write
