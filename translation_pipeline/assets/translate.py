@@ -271,10 +271,12 @@ def _translation_table(
 ) -> pd.DataFrame:
     """A translation or a failure reason per task (TranslationSchema): stored answers first, then those answered
     in this run (`answered`, by the task's row), whose tries, model or failure the engine's `result` has."""
-    # a list per column, not a tuple per task (1,000,000 rows of two targets: about 1.6 million tasks); the lists
-    # go when this returns, the table keeps its own arrays
-    status, texts, errors, attempts, origins = [], [], [], [], []
-    for task_id, answer in zip(task_ids.tolist(), answered.texts(), strict=True):
+    # an array per column, filled in place, not a tuple per task (1,000,000 rows of two targets: about 1.6 million
+    # tasks) nor a list per column that the table then copies
+    count = len(task_ids)
+    status, texts, errors, origins = (np.empty(count, dtype=object) for _ in range(4))
+    attempts = np.empty(count, dtype=np.int64)
+    for row, (task_id, answer) in enumerate(zip(task_ids.tolist(), answered.texts(), strict=True)):
         item = item_id(task_id)  # the engine's results are by item id
         if task_id in reused:
             state, text, error, tries, origin = "translated", reused[task_id], "", 0, "store"
@@ -284,19 +286,13 @@ def _translation_table(
         else:  # every item was sent: a run that stopped before sending some raised instead
             state, text, error = "failed", None, result.failures.get(item, "no answer")
             tries, origin = result.attempts.get(item, 1), model
-        status.append(state)
-        texts.append(text)
-        errors.append(error)
-        attempts.append(tries)
-        origins.append(origin)
-    return validated(
-        TranslationSchema,
-        pd.DataFrame({
-            "task_id": task_ids, "status": pd.array(status, dtype="str"),
-            "text": pd.array(texts, dtype="str"), "error": pd.array(errors, dtype="str"),
-            "attempts": np.asarray(attempts, dtype="int64"), "origin": pd.array(origins, dtype="str"),
-        }, copy=False),  # the arrays as they are: a frame made of a dict copies each string array
-    )  # fmt: skip
+        status[row], texts[row], errors[row], attempts[row], origins[row] = state, text, error, tries, origin
+    columns = {"task_id": task_ids, "status": status, "text": texts, "error": errors, "attempts": attempts,
+               "origin": origins}  # fmt: skip
+    del status, texts, errors, attempts, origins
+    for name in ("status", "text", "error", "origin"):  # each made a string column in turn, its array let go of
+        columns[name] = pd.array(columns[name], dtype="str")
+    return validated(TranslationSchema, pd.DataFrame(columns, copy=False))  # the arrays as they are: not copied
 
 
 def _batch_lane(
