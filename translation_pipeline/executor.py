@@ -141,12 +141,13 @@ MMAP_THRESHOLD_BYTES = 256 << 10
 def fix_mmap_threshold() -> bool:
     """Have glibc map every block of MMAP_THRESHOLD_BYTES or more on its own, for good; whether it could.
 
-    glibc starts at 128 KiB and raises the threshold to the size of each mapped block freed, up to 32 MiB. After a
-    step frees its tables, the next step's arrays (a column of a million cells: 8-16 MiB) are then carved from the
-    heap, among the small objects that live on, and the heap keeps its pages after they are freed: the run's last
-    step of 1,000,000 rows started 120-140 MiB above its first. A fixed threshold keeps large blocks out of the
-    heap, and each goes back to the system when freed. 1,000,000 rows: the run peaked at 928 MiB instead of
-    1,011-1,012; 100,000 rows: 274-277 instead of 288-289, in the same time (benchmarks/pipeline.py)."""
+    glibc starts at 128 KiB and raises the threshold to the size of each mapped block freed, up to 32 MiB. Once a
+    step frees a column (a million cells: 8-16 MiB), the arrays made after it are carved from the heap, among small
+    objects that live on, and the heap keeps its pages after they are freed: each transient table of a step adds to
+    its high-water mark. With the threshold fixed, each large block is mapped on its own and goes back to the system
+    when freed. 1,000,000 rows, the same code either way: the run peaked at 925-934 MiB instead of 988 (the
+    translations step 804 instead of 959, the export 917-927 instead of 988); 100,000 rows: 275 instead of 288-289
+    MiB in the same time (benchmarks/pipeline.py)."""
     if MALLOPT is None:
         return False
     return bool(MALLOPT(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
