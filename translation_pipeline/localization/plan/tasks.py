@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, overload
 import numpy as np
 import pandas as pd
 
-from translation_pipeline.localization.frames import ROW_CHUNK, row_values
+from translation_pipeline.localization.frames import ROW_CHUNK, row_codes, row_values
 from translation_pipeline.localization.read.ledger import ledger_table
 from translation_pipeline.localization.read.workbook import to_translate
 from translation_pipeline.localization.schemas import AssignmentSchema, TaskSchema, validated
@@ -246,15 +246,11 @@ def plan_work(work: pd.DataFrame, max_items: int = 40, max_chars: int = 6000) ->
 
 def _group_numbers(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
     """Each row's group of equal `keys`, numbered in order of first appearance (`groupby(sort=False).ngroup()`),
-    from a code per row made of each key's codes: grouping 2 million cells peaked 150 MiB above them and kept 50
-    MiB more, this 100 and none. (A cell to translate has all its keys; a frame with a missing one is grouped.)"""
-    identity = np.zeros(len(frame), dtype=np.int64)
-    for key in keys:
-        codes, uniques = pd.factorize(frame[key])
-        if (codes < 0).any():
-            return frame.groupby(keys, sort=False).ngroup().to_numpy(dtype="int64")
-        identity = identity * len(uniques) + codes  # below 2**63: languages x languages x source texts
-    return pd.factorize(identity)[0].astype("int64", copy=False)
+    from `row_codes`. (A cell to translate has all its keys; a frame with a missing one is grouped.)"""
+    codes = row_codes(frame, keys)
+    if codes is None:
+        return frame.groupby(keys, sort=False).ngroup().to_numpy(dtype="int64")
+    return pd.factorize(codes)[0].astype("int64", copy=False)
 
 
 _TASK_DTYPES = {
